@@ -1,0 +1,19 @@
+"""c4scrapy: Crawl4AI's page extraction for every page of a Scrapy crawl."""
+
+from __future__ import annotations
+
+from c4scrapy.config import CacheMode, ConfigError, CrawlerRunConfig, LinkPreviewConfig
+from c4scrapy.extract.page import extract_page
+from c4scrapy.items import PageItem
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CacheMode",
+    "ConfigError",
+    "CrawlerRunConfig",
+    "LinkPreviewConfig",
+    "PageItem",
+    "__version__",
+    "extract_page",
+]

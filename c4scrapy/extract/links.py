@@ -1,0 +1,107 @@
+"""Links: every ``<a href>`` and ``<area href>`` of the scope, classified and filtered."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from c4scrapy.text import collapse_whitespace
+from c4scrapy.urls import SiteRules, host_of, normalize_url, registered_domain, url_scheme
+
+if TYPE_CHECKING:
+    from collections.abc import Container, Sequence
+
+    from lxml.html import HtmlElement
+
+    from c4scrapy.config import CrawlerRunConfig
+    from c4scrapy.scoring.intrinsic import PageContext
+
+#: Fields that score_links / link previews add to every link (None until computed).
+SCORE_FIELDS = (
+    "head_data",
+    "head_extraction_status",
+    "head_extraction_error",
+    "intrinsic_score",
+    "contextual_score",
+    "total_score",
+)
+
+
+def extract_links(
+    roots: Sequence[HtmlElement],
+    base_url: str,
+    config: CrawlerRunConfig,
+    rules: SiteRules,
+    *,
+    skip: Container[Any] = frozenset(),
+    context: PageContext | None = None,
+    counts: Counter[str] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """``{"internal": [...], "external": [...]}`` in first-seen order, one entry per URL.
+
+    A link's fields are ``href`` (see ``c4scrapy.urls.normalize_url``), ``text`` (its
+    text, whitespace collapsed; an ``<area>``'s or image-only link's alt text), ``title``
+    and ``base_domain`` (the registered domain of ``href``). Links excluded by the
+    external/social/domain filters are left out and counted.
+    """
+    counts = counts if counts is not None else Counter()
+    buckets: dict[bool, dict[str, dict[str, Any]]] = {True: {}, False: {}}
+    resolved: dict[str, tuple[str | None, str]] = {}
+    social = config.exclude_social_media_links
+    filtering = config.exclude_external_links or social or bool(rules.exclude_domains)
+    if context is not None and config.score_links:
+        from c4scrapy.scoring.intrinsic import intrinsic_score
+    for root in roots:
+        for a in root.iter("a", "area"):
+            if skip and a in skip:
+                continue
+            href = a.get("href")
+            if href is None:
+                continue
+            hit = resolved.get(href)
+            if hit is None:
+                url = normalize_url(href, base_url)
+                hit = resolved[href] = (url, host_of(url) if url else "")
+            url, host = hit
+            if url is None:
+                if href.strip() and not href.lstrip().startswith("#"):
+                    counts[f"non_web/{url_scheme(href) or 'invalid'}"] += 1
+                continue
+            internal = rules.is_internal(host)
+            if filtering:
+                reason = rules.exclusion(
+                    host, internal, exclude_external=config.exclude_external_links
+                )
+                if reason == "social" and not social:
+                    reason = None
+                if reason:
+                    counts[f"filtered/{reason}"] += 1
+                    continue
+            text = _link_text(a)
+            title = (a.get("title") or "").strip()
+            bucket = buckets[internal]
+            link = bucket.get(url)
+            if link is not None:
+                link["text"] = link["text"] or text
+                link["title"] = link["title"] or title
+                continue
+            link = {"href": url, "text": text, "title": title, "base_domain": registered_domain(host)}
+            if config.score_links or config.link_preview_config is not None:
+                link.update(dict.fromkeys(SCORE_FIELDS))
+                if context is not None and config.score_links:
+                    link["intrinsic_score"] = intrinsic_score(url, text, title, a, context)
+            bucket[url] = link
+    counts["internal"] += len(buckets[True])
+    counts["external"] += len(buckets[False])
+    return {"internal": list(buckets[True].values()), "external": list(buckets[False].values())}
+
+
+def _link_text(a: HtmlElement) -> str:
+    text = collapse_whitespace(a.text_content()) if a.tag == "a" else ""
+    if not text:
+        alt = a.get("alt") if a.tag == "area" else None
+        if alt is None:
+            img = next(a.iter("img"), None)
+            alt = img.get("alt") if img is not None else None
+        text = collapse_whitespace(alt or "")
+    return text

@@ -1,0 +1,184 @@
+"""``extract_page``: the whole core for one page, on one parsed tree.
+
+Scopes (the README's selection matrix):
+
+- ``css_selector`` scopes everything that comes from the body: links, media, tables,
+  cleaned_html, markdown. Metadata always comes from the whole document.
+- ``target_elements`` scopes only cleaned_html and markdown (searched inside the
+  ``css_selector`` matches when both are set).
+- ``excluded_tags`` / ``excluded_selector`` remove their elements from every output.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import parsel
+from lxml.html import HtmlElement
+from w3lib.encoding import html_to_unicode
+
+from c4scrapy.config import CrawlerRunConfig
+from c4scrapy.extract.content import build_content
+from c4scrapy.extract.links import extract_links
+from c4scrapy.extract.media import extract_media
+from c4scrapy.extract.metadata import extract_metadata
+from c4scrapy.extract.selectors import select
+from c4scrapy.extract.tables import extract_tables
+from c4scrapy.items import PageItem
+from c4scrapy.urls import SiteRules, normalize_url
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+logger = logging.getLogger(__name__)
+
+_DEFAULT_CONFIG: CrawlerRunConfig | None = None
+
+
+def parse_html(html: str | bytes, url: str, content_type: str | None = None) -> HtmlElement:
+    """Parse like Scrapy's ``response.selector`` does (parsel, lxml, huge trees allowed)."""
+    if isinstance(html, bytes):
+        _, html = html_to_unicode(content_type, html)
+    return parsel.Selector(text=html, type="html", base_url=url).root
+
+
+def extract_page(
+    html: str | bytes | HtmlElement | parsel.Selector,
+    url: str,
+    config: CrawlerRunConfig | Mapping[str, Any] | None = None,
+    *,
+    status_code: int | None = None,
+    content_type: str | None = None,
+    counts: Counter[str] | None = None,
+) -> PageItem:
+    """Extract everything c4scrapy knows about one page; never raises for bad input.
+
+    ``html`` is the page text, its bytes (decoded by ``content_type``'s charset, the
+    ``<meta>`` charset, or detection), or an already-parsed tree (a ``parsel.Selector``
+    such as ``response.selector``, or its lxml root), which is read but never modified.
+    ``url`` is the page's final URL, against which (or its ``<base href>``) every link is
+    resolved. ``counts``, if given, receives counters for stats (``links/internal``, ...).
+    """
+    started = time.perf_counter()
+    config = _as_config(config)
+    counts = counts if counts is not None else Counter()
+    item = PageItem(url=url, status_code=status_code)
+    try:
+        if isinstance(html, parsel.Selector):
+            doc = html.root
+        elif isinstance(html, HtmlElement):
+            doc = html
+        else:
+            if not html or not (html.strip() if isinstance(html, (str, bytes)) else html):
+                return _failed(item, "empty document", counts, started)
+            doc = parse_html(html, url, content_type)
+        if not isinstance(doc, HtmlElement):
+            return _failed(item, "not an HTML document", counts, started)
+        _fill(item, doc, url, config, counts)
+    except Exception as exc:  # the item must say what happened; nothing escapes
+        logger.debug("extraction of %s failed", url, exc_info=True)
+        return _failed(item, f"extraction failed: {type(exc).__name__}: {exc}", counts, started)
+    item.c4["extract_seconds"] = round(time.perf_counter() - started, 6)
+    return item
+
+
+def _fill(
+    item: PageItem, doc: HtmlElement, url: str, config: CrawlerRunConfig, counts: Counter[str]
+) -> None:
+    base_url = _base_url(doc, url)
+    rules = SiteRules(
+        url,
+        internal_domains=config.internal_domains,
+        exclude_domains=config.exclude_domains,
+        social_domains=config.exclude_social_media_domains
+        if config.exclude_social_media_links
+        else (),
+    )
+    skip: set[HtmlElement] = set()
+    for root in _excluded_roots(doc, config):
+        skip.update(root.iter())
+
+    scope: list[HtmlElement] = [doc]
+    if config.css_selector:
+        scope = [el for el in select(doc, config.css_selector) if el not in skip]
+        if not scope:
+            counts["selection/no_match"] += 1
+            item.c4["selection"] = f"css_selector {config.css_selector!r} matched nothing"
+
+    item.metadata = extract_metadata(doc, base_url)
+    context = None
+    if config.score_links:
+        from c4scrapy.scoring.intrinsic import PageContext
+
+        context = PageContext.from_document(doc, item.metadata.get("description"))
+    link_counts: Counter[str] = Counter()
+    item.links = extract_links(
+        scope, base_url, config, rules, skip=skip, context=context, counts=link_counts
+    )
+    media_counts: Counter[str] = Counter()
+    item.media = extract_media(scope, base_url, config, rules, skip=skip, counts=media_counts)
+    item.tables = extract_tables(scope, config, skip=skip, counts=counts)
+
+    content_roots = scope
+    if scope == [doc]:
+        body = doc.find("body")
+        content_roots = [body] if body is not None else [doc]
+    if config.target_elements:
+        content_roots = [
+            el
+            for root in content_roots
+            for selector in config.target_elements
+            for el in select(root, selector)
+        ]
+        if not content_roots:
+            counts["selection/target_no_match"] += 1
+    content = build_content(content_roots, config, base_url, rules, item.metadata)
+    item.cleaned_html = content.cleaned_html
+    item.markdown = content.markdown
+    item.fit_markdown = content.fit_markdown
+    item.fit_html = content.fit_html
+
+    counts.update({f"links/{k}": v for k, v in link_counts.items()})
+    counts.update({f"media/{k}": v for k, v in media_counts.items()})
+    counts["pages/extracted"] += 1
+
+
+def _base_url(doc: HtmlElement, url: str) -> str:
+    """The page URL, or its ``<base href>`` resolved against it (first one wins)."""
+    base = doc.find(".//base[@href]")
+    if base is not None:
+        resolved = normalize_url(base.get("href", ""), url, keep_fragment=False)
+        if resolved:
+            return resolved
+    return url
+
+
+def _excluded_roots(doc: HtmlElement, config: CrawlerRunConfig) -> list[HtmlElement]:
+    roots: list[HtmlElement] = []
+    if config.excluded_tags:
+        roots.extend(doc.iter(*config.excluded_tags))
+    if config.excluded_selector:
+        roots.extend(select(doc, config.excluded_selector))
+    return roots
+
+
+def _as_config(config: CrawlerRunConfig | Mapping[str, Any] | None) -> CrawlerRunConfig:
+    global _DEFAULT_CONFIG
+    if isinstance(config, CrawlerRunConfig):
+        return config
+    if config is None:
+        if _DEFAULT_CONFIG is None:
+            _DEFAULT_CONFIG = CrawlerRunConfig()
+        return _DEFAULT_CONFIG
+    return CrawlerRunConfig.from_mapping(config)
+
+
+def _failed(item: PageItem, message: str, counts: Counter[str], started: float) -> PageItem:
+    item.success = False
+    item.error_message = message
+    counts["pages/failed"] += 1
+    item.c4["extract_seconds"] = round(time.perf_counter() - started, 6)
+    return item

@@ -1,0 +1,51 @@
+"""PageItem: what a crawl yields for each requested URL (Crawl4AI's CrawlResult fields)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+#: Bumped when a field changes meaning, so stored items can be told apart.
+SCHEMA_VERSION = 1
+
+
+@dataclasses.dataclass
+class PageItem:
+    """One page. Field names and meaning follow Crawl4AI's ``CrawlResult``.
+
+    ``links`` is ``{"internal": [Link...], "external": [Link...]}``; ``media`` is
+    ``{"images": [...], "videos": [...], "audios": [...]}``; ``tables`` is a list of
+    ``{headers, rows, caption, summary, metadata}``. Failed pages have ``success=False``
+    and an ``error_message``; every other field is then as complete as it could be.
+    """
+
+    url: str
+    success: bool = True
+    status_code: int | None = None
+    error_message: str | None = None
+    redirected_url: str | None = None
+    links: dict[str, list[dict[str, Any]]] = dataclasses.field(
+        default_factory=lambda: {"internal": [], "external": []}
+    )
+    media: dict[str, list[dict[str, Any]]] = dataclasses.field(
+        default_factory=lambda: {"images": [], "videos": [], "audios": []}
+    )
+    tables: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    cleaned_html: str | None = None
+    markdown: str | None = None
+    fit_markdown: str | None = None
+    fit_html: str | None = None
+    extracted_content: str | None = None
+    screenshot: str | None = None
+    pdf: str | None = None
+    mhtml: str | None = None
+    response_headers: dict[str, str] | None = None
+    c4: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """c4scrapy's own bookkeeping: schema version, timings, per-feature errors and usage."""
+
+    def __post_init__(self) -> None:
+        self.c4.setdefault("schema_version", SCHEMA_VERSION)
+
+    def all_links(self) -> list[dict[str, Any]]:
+        return [*self.links.get("internal", []), *self.links.get("external", [])]

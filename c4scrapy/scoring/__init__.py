@@ -1,0 +1,1 @@
+"""Link scores: intrinsic (the link itself), contextual (BM25 against a query), total."""

@@ -1,0 +1,186 @@
+"""The one URL normaliser and the one set of domain rules, for links, media, previews,
+follow-up requests and markdown alike.
+
+- ``normalize_url`` resolves an ``href`` against the page's base URL and returns a
+  canonical absolute http(s) URL, or None for anything that is not a web link
+  (``mailto:``, ``tel:``, ``javascript:``, ``data:``, malformed URLs).
+- ``registered_domain`` is the site of a host by the Public Suffix List (tldextract's
+  bundled snapshot, never fetched): ``news.bbc.co.uk`` -> ``bbc.co.uk``,
+  ``user.github.io`` -> ``user.github.io``. IP addresses and single-label hosts are their
+  own site; a host under a suffix the list does not know keeps its last two labels.
+- ``domain_matches`` tests a host against domain names on a label boundary:
+  ``m.facebook.com`` matches ``facebook.com``, ``notfacebook.com`` does not.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import tldextract
+from w3lib.url import safe_url_string
+
+#: Query parameters that only track the visitor; removed so that links deduplicate.
+TRACKING_PARAMS = frozenset(
+    {"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "gclid", "fbclid"}
+)
+
+_WEB_SCHEMES = frozenset({"http", "https"})
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+_UNSAFE_RE = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
+_STRIP_CHARS = "\t\n\r"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+_tld = tldextract.TLDExtract(suffix_list_urls=(), include_psl_private_domains=True, cache_dir=None)
+
+
+def url_scheme(href: str) -> str:
+    """The lowercased scheme of an href, or '' for a relative one."""
+    match = _SCHEME_RE.match(href.strip())
+    return match.group(1).lower() if match else ""
+
+
+def normalize_url(href: str, base: str, *, keep_fragment: bool = False) -> str | None:
+    """``href`` resolved against ``base``: absolute, percent-encoded, IDNA host,
+    lowercase scheme and host, no default port, no tracking parameters and, unless
+    ``keep_fragment``, no fragment. None when it is not an http(s) URL or is malformed.
+    """
+    href = href.strip()
+    if not href:
+        return None
+    if any(c in href for c in _STRIP_CHARS):
+        href = href.translate({9: None, 10: None, 13: None})  # browsers drop these too
+    scheme = url_scheme(href)
+    if scheme and scheme not in _WEB_SCHEMES:
+        return None
+    try:
+        url = href if scheme else urljoin(base, href)
+        if _UNSAFE_RE.search(url) or not url.isascii():
+            url = safe_url_string(url)
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if scheme not in _WEB_SCHEMES or not host:
+        return None
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    if "@" in parts.netloc:
+        netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
+    query = parts.query
+    if query and any(p in query for p in ("utm_", "clid=")):
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, v) for k, v in pairs if k.lower() not in TRACKING_PARAMS])
+    path = parts.path or "/"
+    fragment = parts.fragment if keep_fragment else ""
+    return urlunsplit((scheme, netloc, path, query, fragment))
+
+
+def host_of(url: str) -> str:
+    """The lowercased host of an absolute URL ('' if it has none or is malformed)."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+@lru_cache(maxsize=65536)
+def registered_domain(host: str) -> str:
+    """The site a host belongs to (see the module docstring); '' for ''."""
+    host = host.lower().strip(".")
+    if not host:
+        return ""
+    if _is_ip(host):
+        return host
+    site = _tld(host).top_domain_under_public_suffix
+    if site:
+        return site
+    labels = host.split(".")
+    return ".".join(labels[-2:]) if len(labels) >= 2 else host
+
+
+def domain_matches(host: str, domains: tuple[str, ...] | frozenset[str]) -> bool:
+    """True if ``host`` is one of ``domains`` or a subdomain of one (label boundary)."""
+    if not domains or not host:
+        return False
+    host = host.lower().rstrip(".")
+    candidate = host
+    while True:
+        if candidate in domains:
+            return True
+        dot = candidate.find(".")
+        if dot < 0:
+            return False
+        candidate = candidate[dot + 1 :]
+
+
+def domain_set(domains: tuple[str, ...]) -> frozenset[str]:
+    """Domain names as ``domain_matches`` wants them: lowercased, IDNA, no www., no dots."""
+    out = set()
+    for domain in domains:
+        name = domain.strip().lower().strip(".")
+        if name.startswith("*."):
+            name = name[2:]
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass
+        out.add(name)
+    return frozenset(out)
+
+
+def is_private_host(host: str) -> bool:
+    """Loopback, private, link-local or otherwise non-public address (or localhost)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not ip.is_global
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+class SiteRules:
+    """Internal/external and exclusion decisions for links found on one page."""
+
+    def __init__(
+        self,
+        page_url: str,
+        *,
+        internal_domains: tuple[str, ...] = (),
+        exclude_domains: tuple[str, ...] = (),
+        social_domains: tuple[str, ...] = (),
+    ) -> None:
+        self.site = registered_domain(host_of(page_url))
+        self.internal_domains = domain_set(internal_domains)
+        self.exclude_domains = domain_set(exclude_domains)
+        self.social_domains = domain_set(social_domains)
+
+    def is_internal(self, host: str) -> bool:
+        return registered_domain(host) == self.site or domain_matches(
+            host, self.internal_domains
+        )
+
+    def exclusion(self, host: str, internal: bool, *, exclude_external: bool) -> str | None:
+        """Why a link to ``host`` is excluded ('external', 'social', 'domain'), or None."""
+        if not internal and exclude_external:
+            return "external"
+        if domain_matches(host, self.social_domains):
+            return "social"
+        if domain_matches(host, self.exclude_domains):
+            return "domain"
+        return None

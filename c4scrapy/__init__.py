@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from c4scrapy.addon import Addon
 from c4scrapy.config import CacheMode, ConfigError, CrawlerRunConfig, LinkPreviewConfig
 from c4scrapy.extract.page import extract_page
 from c4scrapy.items import PageItem
@@ -9,6 +10,7 @@ from c4scrapy.items import PageItem
 __version__ = "0.1.0"
 
 __all__ = [
+    "Addon",
     "CacheMode",
     "ConfigError",
     "CrawlerRunConfig",

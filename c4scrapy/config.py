@@ -218,9 +218,7 @@ def _coerce(raw: Any, hint: Any, key: str) -> Any:
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         if raw is None and type(None) in args:
             return None
-        if isinstance(raw, str) and raw.strip().lower() in ("none", "null") and type(
-            None
-        ) in args:
+        if isinstance(raw, str) and raw.strip().lower() in ("none", "null") and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
         if len(inner) == 1:
@@ -246,7 +244,9 @@ def _coerce(raw: Any, hint: Any, key: str) -> Any:
                 return hint(raw.strip())
             except ValueError:
                 pass
-        raise ConfigError(f"{key}: expected {'an integer' if hint is int else 'a number'}, got {raw!r}")
+        raise ConfigError(
+            f"{key}: expected {'an integer' if hint is int else 'a number'}, got {raw!r}"
+        )
     if hint is str:
         if isinstance(raw, str):
             return raw
@@ -314,9 +314,12 @@ def _check(ok: bool, key: str, message: str) -> None:
 
 
 def _compile(compile_fn: Any, selector: str, key: str) -> None:
+    from cssselect import SelectorError
+    from lxml.etree import XPathError
+
     try:
         compile_fn(selector)
-    except Exception as exc:
+    except (SelectorError, XPathError) as exc:
         raise ConfigError(f"{key}: invalid CSS selector {selector!r}: {exc}") from None
 
 
@@ -334,6 +337,7 @@ def _did_you_mean(key: str, names: Mapping[str, Any]) -> str:
 ENGINE_SETTINGS: dict[str, Any] = {
     "C4_ENABLED": True,
     "C4_EMIT_ITEMS": True,
+    "C4_PROGRESS": True,
 }
 
 _SETTING_RE = re.compile(r"^C4_[A-Z0-9_]+$")

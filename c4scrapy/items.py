@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+
+    from c4scrapy.config import CrawlerRunConfig
 
 #: Bumped when a field changes meaning, so stored items can be told apart.
 SCHEMA_VERSION = 1
+
+
+@dataclasses.dataclass
+class PageSource:
+    """What the item pipelines need besides the item: the parsed page and its config.
+
+    Held only while the item is inside the crawl (released once it is scraped or
+    dropped), never exported and never pickled.
+    """
+
+    doc: HtmlElement | None
+    config: CrawlerRunConfig
+    url: str
 
 
 @dataclasses.dataclass
@@ -46,6 +64,19 @@ class PageItem:
 
     def __post_init__(self) -> None:
         self.c4.setdefault("schema_version", SCHEMA_VERSION)
+
+    @property
+    def source(self) -> PageSource | None:
+        return self.__dict__.get("_source")
+
+    def attach_source(self, doc: HtmlElement | None, config: CrawlerRunConfig, url: str) -> None:
+        self.__dict__["_source"] = PageSource(doc, config, url)
+
+    def release_source(self) -> None:
+        self.__dict__.pop("_source", None)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_source"}
 
     def all_links(self) -> list[dict[str, Any]]:
         return [*self.links.get("internal", []), *self.links.get("external", [])]

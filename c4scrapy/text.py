@@ -5,13 +5,46 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_WORD_RE = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
+_WORD_RE = re.compile("\\w+(?:['\u2019]\\w+)*", re.UNICODE)
 _SPACE_RE = re.compile(r"\s+")
 
 #: Very common English words that carry no topic; dropped by ``tokenize`` for scoring.
 STOPWORDS = frozenset(
-    "a an and are as at be but by for from has have in into is it its of on or that the "
-    "their then there these this to was were will with".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "were",
+        "will",
+        "with",
+    ]
 )
 
 

@@ -124,8 +124,7 @@ def domain_set(domains: tuple[str, ...]) -> frozenset[str]:
     out = set()
     for domain in domains:
         name = domain.strip().lower().strip(".")
-        if name.startswith("*."):
-            name = name[2:]
+        name = name.removeprefix("*.")
         try:
             name = name.encode("idna").decode("ascii")
         except UnicodeError:
@@ -171,9 +170,7 @@ class SiteRules:
         self.social_domains = domain_set(social_domains)
 
     def is_internal(self, host: str) -> bool:
-        return registered_domain(host) == self.site or domain_matches(
-            host, self.internal_domains
-        )
+        return registered_domain(host) == self.site or domain_matches(host, self.internal_domains)
 
     def exclusion(self, host: str, internal: bool, *, exclude_external: bool) -> str | None:
         """Why a link to ``host`` is excluded ('external', 'social', 'domain'), or None."""

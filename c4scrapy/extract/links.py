@@ -85,7 +85,12 @@ def extract_links(
                 link["text"] = link["text"] or text
                 link["title"] = link["title"] or title
                 continue
-            link = {"href": url, "text": text, "title": title, "base_domain": registered_domain(host)}
+            link = {
+                "href": url,
+                "text": text,
+                "title": title,
+                "base_domain": registered_domain(host),
+            }
             if config.score_links or config.link_preview_config is not None:
                 link.update(dict.fromkeys(SCORE_FIELDS))
                 if context is not None and config.score_links:

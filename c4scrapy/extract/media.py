@@ -5,5 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def extract_media(roots, base_url, config, rules, *, skip=frozenset(), counts=None) -> dict[str, list[dict[str, Any]]]:  # noqa: E501
+def extract_media(
+    roots, base_url, config, rules, *, skip=frozenset(), counts=None
+) -> dict[str, list[dict[str, Any]]]:
     return {"images": [], "videos": [], "audios": []}

@@ -39,17 +39,44 @@ if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
 _CONTENT_SEGMENTS = frozenset(
-    "docs doc api guide guides tutorial tutorials reference manual library howto".split()
+    [
+        "docs",
+        "doc",
+        "api",
+        "guide",
+        "guides",
+        "tutorial",
+        "tutorials",
+        "reference",
+        "manual",
+        "library",
+        "howto",
+    ]
 )
-_ARTICLE_SEGMENTS = frozenset("blog article articles post posts news".split())
+_ARTICLE_SEGMENTS = frozenset(["blog", "article", "articles", "post", "posts", "news"])
 _UTILITY_SEGMENTS = frozenset(
-    "login signin sign-in signup sign-up register cart checkout admin account track click "
-    "share print feed".split()
+    [
+        "login",
+        "signin",
+        "sign-in",
+        "signup",
+        "sign-up",
+        "register",
+        "cart",
+        "checkout",
+        "admin",
+        "account",
+        "track",
+        "click",
+        "share",
+        "print",
+        "feed",
+    ]
 )
 _GENERIC_TEXT = frozenset(
     {"click here", "read more", "here", "more", "link", "learn more", "more info", "continue"}
 )
-_AD_CLASSES = frozenset("ad ads advert sponsor sponsored promo banner".split())
+_AD_CLASSES = frozenset(["ad", "ads", "advert", "sponsor", "sponsored", "promo", "banner"])
 _BOILERPLATE = frozenset({"nav", "header", "footer", "aside"})
 _MAIN = frozenset({"main", "article"})
 _SEGMENT_RE = re.compile(r"[/.]")

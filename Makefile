@@ -1,0 +1,40 @@
+# make demo: set up and crawl the embedded demo site.  make test: set up and run every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+DEMO_PORT ?= 8765
+DEMO_QUERY ?= asyncio event loop
+APT_PACKAGES = chromium redis-server python3.11-doc
+
+.PHONY: demo test setup system-deps lint bench compare
+
+$(BIN)/scrapy: setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -U pip
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(BIN)/scrapy
+
+setup: $(BIN)/scrapy
+
+system-deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; fi; \
+	else echo "not root: skipping apt-get install of $(APT_PACKAGES)"; fi
+
+demo: setup
+	mkdir -p out
+	$(BIN)/python -m c4scrapy serve examples/demo_site --port $(DEMO_PORT) & echo $$! > out/demo-server.pid; \
+	sleep 1; \
+	$(BIN)/scrapy crawl site -a url=http://127.0.0.1:$(DEMO_PORT)/ -a "query=$(DEMO_QUERY)" \
+	  -a exclude_social_media_links=true -s LOG_LEVEL=WARNING -O out/demo.jsonl; status=$$?; \
+	kill $$(cat out/demo-server.pid); rm -f out/demo-server.pid; \
+	test $$status = 0 && $(BIN)/python -m c4scrapy summary out/demo.jsonl && echo "items: out/demo.jsonl"
+
+test: system-deps setup
+	$(BIN)/python -m pytest tests; status=$$?; \
+	if [ $$status = 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
+
+lint: setup
+	$(BIN)/ruff check c4scrapy spiders tests bench
+	$(BIN)/ruff format --check c4scrapy spiders tests bench

@@ -1,0 +1,36 @@
+"""``ADDONS = {"c4scrapy.Addon": 100}``: one line turns c4scrapy on in any Scrapy project."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+#: Components and their orders; user entries for the same class are never overridden.
+DOWNLOADER_MIDDLEWARES = {"c4scrapy.middlewares.C4DownloaderMiddleware": 40}
+SPIDER_MIDDLEWARES = {"c4scrapy.middlewares.C4SpiderMiddleware": 45}
+ITEM_PIPELINES: dict[str, int] = {}
+EXTENSIONS = {"c4scrapy.progress.C4Progress": 600}
+
+
+class Addon:
+    """Registers c4scrapy's middlewares, pipelines and extensions at the ``addon`` priority.
+
+    The PageItem is built by the spider middleware (order 45, before Scrapy's
+    HttpErrorMiddleware, so 404 pages are extracted too); the downloader middleware
+    (order 40, outermost) prepares requests and turns final download failures into
+    failed PageItems. Item pipelines run at 100-120, before typical user pipelines.
+    """
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        for name, components in (
+            ("DOWNLOADER_MIDDLEWARES", DOWNLOADER_MIDDLEWARES),
+            ("SPIDER_MIDDLEWARES", SPIDER_MIDDLEWARES),
+            ("ITEM_PIPELINES", ITEM_PIPELINES),
+            ("EXTENSIONS", EXTENSIONS),
+        ):
+            current = settings[name]
+            for path, order in components.items():
+                if path not in current:
+                    current[path] = order

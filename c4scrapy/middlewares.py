@@ -1,0 +1,358 @@
+"""The Scrapy shell around the core: a downloader and a spider middleware.
+
+``C4DownloaderMiddleware`` (order 50, outermost) sets each request up from its config
+(cache mode, browser) and turns a final download failure (after retries) into a response
+flagged ``c4_failure``, so that the failed URL still reaches the spider middleware.
+
+``C4SpiderMiddleware`` (order 45, before HttpErrorMiddleware) runs ``extract_page`` on
+``response.selector`` (the tree the callback's ``response.css()`` uses too: one parse),
+puts the PageItem in ``response.meta["c4_page"]`` for the callback, emits it ahead of the
+callback's output, and applies the link filters to the callback's follow-up requests.
+A download failure is re-raised to the request's errback unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request, signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import HtmlResponse, Response, XmlResponse
+
+from c4scrapy.config import (
+    ENGINE_SETTINGS,
+    CacheMode,
+    ConfigError,
+    CrawlerRunConfig,
+    config_from_settings,
+    resolve,
+)
+from c4scrapy.extract.page import extract_page
+from c4scrapy.items import PageItem
+from c4scrapy.urls import SiteRules, host_of
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable
+
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+#: request.meta keys. ``c4`` is the user's per-request config (False skips c4scrapy);
+#: ``c4_page`` is where the callback finds this page's PageItem.
+META_CONFIG = "c4"
+META_PAGE = "c4_page"
+META_HEAD = "_c4_head"  # a link-preview request (never extracted, never a page)
+_META_FAILURE = "_c4_failure"
+_META_EMITTED = "_c4_emitted"
+_FAILURE_FLAG = "c4_failure"
+_INTERNAL_META = (META_PAGE, _META_FAILURE, _META_EMITTED)
+
+_runtimes: weakref.WeakKeyDictionary[Crawler, C4Runtime] = weakref.WeakKeyDictionary()
+
+
+class C4Runtime:
+    """Per-crawler state shared by every c4scrapy component: the validated config layers.
+
+    Built once per crawler (``C4Runtime.of(crawler)``); construction validates the
+    ``C4_*`` settings and the spider's ``c4_config`` and raises ConfigError naming the key,
+    so a bad value stops the crawl at start-up.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.enabled = settings.getbool("C4_ENABLED", ENGINE_SETTINGS["C4_ENABLED"])
+        self.emit_items = settings.getbool("C4_EMIT_ITEMS", ENGINE_SETTINGS["C4_EMIT_ITEMS"])
+        config = config_from_settings(settings)
+        spider_config = getattr(crawler.spider, "c4_config", None)
+        self.config: CrawlerRunConfig = resolve(
+            config,
+            spider_config,
+            source=f"spider {getattr(crawler.spider, 'name', '?')} c4_config",
+        )
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> C4Runtime:
+        runtime = _runtimes.get(crawler)
+        if runtime is None:
+            runtime = _runtimes[crawler] = cls(crawler)
+        return runtime
+
+    def applies_to(self, request: Request) -> bool:
+        return (
+            self.enabled
+            and request.meta.get(META_CONFIG, True) is not False
+            and META_HEAD not in request.meta
+        )
+
+    def config_for(self, request: Request) -> CrawlerRunConfig:
+        """This request's config: settings < spider < ``request.meta["c4"]``."""
+        return resolve(self.config, request.meta.get(META_CONFIG), source='request.meta["c4"]')
+
+    def inc(self, counts: Counter[str] | dict[str, Any], prefix: str = "c4/") -> None:
+        stats = self.crawler.stats
+        if stats is None:
+            return
+        for key, value in counts.items():
+            if value:
+                stats.inc_value(prefix + key, value)
+
+
+class C4DownloaderMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.runtime = C4Runtime.of(crawler)
+        if not self.runtime.enabled:
+            raise NotConfigured("c4scrapy is disabled: set C4_ENABLED=True to enable it")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if not self.runtime.applies_to(request):
+            return
+        try:
+            config = self.runtime.config_for(request)
+        except ConfigError:
+            return  # recorded on the PageItem by the spider middleware
+        if config.cache_mode in (CacheMode.BYPASS, CacheMode.DISABLED):
+            request.meta.setdefault("dont_cache", True)
+        if config.browser:
+            from c4scrapy.browser import setup_browser_request
+
+            setup_browser_request(request, config)
+
+    def process_exception(self, request: Request, exception: Exception) -> Response | None:
+        if not self.runtime.applies_to(request):
+            return None
+        if isinstance(exception, IgnoreRequest) and "offsite" in str(exception).lower():
+            return None
+        request.meta[_META_FAILURE] = exception
+        request.meta["_dont_cache"] = True
+        response = Response(request.url, status=200, request=request, flags=[_FAILURE_FLAG])
+        stats = self.crawler.stats
+        if stats is not None:  # DownloaderStatsMiddleware will count this stand-in response
+            stats.inc_value("downloader/response_count", -1)
+            stats.inc_value("downloader/response_status_count/200", -1)
+        return response
+
+
+class C4SpiderMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.runtime = C4Runtime.of(crawler)
+        if not self.runtime.enabled:
+            raise NotConfigured("c4scrapy is disabled: set C4_ENABLED=True to enable it")
+        self._filtered_hosts: set[str] = set()
+        crawler.signals.connect(self._release, signal=signals.item_scraped)
+        crawler.signals.connect(self._release, signal=signals.item_dropped)
+        crawler.signals.connect(self._release, signal=signals.item_error)
+        crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def _spider_opened(self, spider: Any) -> None:
+        from c4scrapy import __version__
+
+        config = self.runtime.config
+        logger.info(
+            "c4scrapy %s enabled: items %s, score_links=%s, link preview %s, browser=%s",
+            __version__,
+            "emitted" if self.runtime.emit_items else "not emitted",
+            config.score_links,
+            "on" if config.link_preview_config else "off",
+            config.browser,
+            extra={"spider": spider},
+        )
+
+    # -- input: build the PageItem before the callback runs ----------------------------
+
+    def process_spider_input(self, response: Response) -> None:
+        request = response.request
+        if request is None or not self.runtime.applies_to(request):
+            return
+        failure = response.meta.get(_META_FAILURE) if _FAILURE_FLAG in response.flags else None
+        if failure is not None:
+            page = self._failed_page(request, failure)
+            response.meta[META_PAGE] = page
+            self.runtime.inc({"pages/failed": 1})
+            raise failure
+        response.meta[META_PAGE] = self._extract(response)
+
+    def _extract(self, response: Response) -> PageItem:
+        request = response.request
+        assert request is not None
+        url = _requested_url(response)
+        counts: Counter[str] = Counter()
+        try:
+            config = self.runtime.config_for(request)
+        except ConfigError as exc:
+            page = PageItem(url=url, success=False, status_code=response.status)
+            page.error_message = f"invalid config: {exc}"
+            self.runtime.inc({"pages/failed": 1, "pages/invalid_config": 1})
+            return page
+        if not _is_html(response):
+            content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+            page = PageItem(url=url, success=False, status_code=response.status)
+            page.error_message = f"not an HTML response (Content-Type: {content_type or '?'})"
+            page.attach_source(None, config, response.url)
+            self.runtime.inc({"pages/failed": 1, "pages/not_html": 1})
+            return page
+        page = extract_page(
+            response.selector, response.url, config, status_code=response.status, counts=counts
+        )
+        self._finish(page, response, url, config)
+        self.runtime.inc(counts)
+        self.runtime.inc({"extract_seconds": page.c4.get("extract_seconds", 0.0)})
+        return page
+
+    def _finish(
+        self, page: PageItem, response: Response, url: str, config: CrawlerRunConfig
+    ) -> None:
+        page.url = url
+        if response.url != url:
+            page.redirected_url = response.url
+        if response.status >= 400 and page.success:
+            page.success = False
+            page.error_message = f"HTTP {response.status}"
+            self.runtime.inc({"pages/failed": 1, f"pages/http_status/{response.status}": 1})
+        page.response_headers = {
+            k.decode("latin-1"): b", ".join(v).decode("latin-1")
+            for k, v in response.headers.items()
+        }
+        page.attach_source(response.selector.root, config, response.url)
+
+    def _failed_page(self, request: Request, failure: Exception) -> PageItem:
+        url = request.meta.get("redirect_urls", [request.url])[0]
+        page = PageItem(url=url, success=False)
+        message = str(failure) or type(failure).__name__
+        if isinstance(failure, IgnoreRequest):
+            page.error_message = f"request ignored: {message}"
+        else:
+            page.error_message = f"{type(failure).__name__}: {message}"
+        try:
+            page.attach_source(None, self.runtime.config_for(request), url)
+        except ConfigError:
+            pass
+        return page
+
+    # -- output: emit the PageItem, filter follow-up requests -----------------------------
+
+    async def process_spider_output(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        page = self._take_page(response)
+        if page is not None:
+            yield page
+        rules = self._rules_for(response)
+        async for obj in result:
+            if isinstance(obj, Request):
+                obj = self._filter_request(obj, rules)
+                if obj is None:
+                    continue
+            yield obj
+
+    def process_spider_exception(
+        self, response: Response, exception: Exception
+    ) -> Iterable[Any] | None:
+        page = self._take_page(response)
+        if page is None:
+            return None
+        spider = self.crawler.spider
+        failure = response.meta.get(_META_FAILURE)
+        if exception is failure:
+            logger.error(
+                "Error downloading %(request)s: %(reason)s",
+                {"request": response.request, "reason": page.error_message},
+                extra={"spider": spider},
+            )
+        else:
+            logger.error(
+                "Spider error processing %(request)s",
+                {"request": response.request},
+                exc_info=exception,
+                extra={"spider": spider},
+            )
+            self.crawler.stats.inc_value(f"spider_exceptions/{type(exception).__name__}")
+        return [page]
+
+    def _take_page(self, response: Response) -> PageItem | None:
+        meta = response.meta
+        page = meta.get(META_PAGE)
+        if page is None or meta.get(_META_EMITTED):
+            return None
+        meta[_META_EMITTED] = True
+        return page if self.runtime.emit_items else None
+
+    def _rules_for(self, response: Response) -> tuple[SiteRules, CrawlerRunConfig] | None:
+        page = response.meta.get(META_PAGE)
+        source = page.source if page is not None else None
+        if source is None:
+            return None
+        config = source.config
+        if not (
+            config.exclude_external_links
+            or config.exclude_social_media_links
+            or config.exclude_domains
+        ):
+            return None
+        rules = SiteRules(
+            source.url,
+            internal_domains=config.internal_domains,
+            exclude_domains=config.exclude_domains,
+            social_domains=config.exclude_social_media_domains
+            if config.exclude_social_media_links
+            else (),
+        )
+        return rules, config
+
+    def _filter_request(
+        self, request: Request, rules: tuple[SiteRules, CrawlerRunConfig] | None
+    ) -> Request | None:
+        for key in _INTERNAL_META:
+            if key in request.meta:  # meta=response.meta copies must not carry our state
+                request.meta.pop(key)
+        if rules is None or request.meta.get(META_HEAD):
+            return request
+        site, config = rules
+        host = host_of(request.url)
+        reason = site.exclusion(
+            host, site.is_internal(host), exclude_external=config.exclude_external_links
+        )
+        if reason is None:
+            return request
+        self.crawler.stats.inc_value(f"c4/requests/filtered/{reason}")
+        if host not in self._filtered_hosts:
+            self._filtered_hosts.add(host)
+            logger.debug(
+                "Filtered %s request to %r: %s (further ones are counted, not logged)",
+                reason,
+                host,
+                request,
+                extra={"spider": self.crawler.spider},
+            )
+        return None
+
+    def _release(self, item: Any, **kwargs: Any) -> None:
+        if isinstance(item, PageItem):
+            item.release_source()
+
+
+def _is_html(response: Response) -> bool:
+    if isinstance(response, HtmlResponse):
+        return True
+    return isinstance(response, XmlResponse) and b"<html" in response.body[:4096].lower()
+
+
+def _requested_url(response: Response) -> str:
+    request = response.request
+    assert request is not None
+    return request.meta.get("redirect_urls", [request.url])[0]

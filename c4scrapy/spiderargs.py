@@ -1,0 +1,49 @@
+"""Spider ``-a`` arguments -> the spider layer of the config (``spider.c4_config``).
+
+Any CrawlerRunConfig field is accepted by name (``-a css_selector=main``,
+``-a exclude_domains=ads.com,tracker.net``), plus these shortcuts:
+
+- ``query``: previews of internal links, scored against the query, and ``score_links``;
+- ``link_preview``: LinkPreviewConfig fields as JSON (``'{"include_external": true}'``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from c4scrapy.config import ConfigError, CrawlerRunConfig, LinkPreviewConfig
+
+
+def spider_config(args: dict[str, Any]) -> dict[str, Any]:
+    """Validate and convert ``-a`` values; raises ConfigError naming the argument."""
+    args = dict(args)
+    overrides: dict[str, Any] = {}
+    query = args.pop("query", None)
+    preview = args.pop("link_preview", None)
+    if query is not None or preview is not None:
+        fields: dict[str, Any] = {}
+        if preview is not None:
+            try:
+                fields = json.loads(preview) if isinstance(preview, str) else dict(preview)
+            except ValueError as exc:
+                raise ConfigError(f"-a link_preview: invalid JSON: {exc}") from None
+            if not isinstance(fields, dict):
+                raise ConfigError("-a link_preview: expected a JSON object")
+        if query:
+            fields.setdefault("query", query)
+        overrides["link_preview_config"] = LinkPreviewConfig.from_mapping(
+            fields, source="-a link_preview"
+        )
+        overrides["score_links"] = True
+    names = set(CrawlerRunConfig.field_names())
+    for key, value in args.items():
+        if key not in names:
+            import difflib
+
+            close = difflib.get_close_matches(key, sorted(names), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"unknown spider argument -a {key}{hint}")
+        overrides[key] = value
+    CrawlerRunConfig.from_mapping(overrides, source="-a")  # validate now, at start-up
+    return overrides

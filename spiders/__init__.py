@@ -1,0 +1,1 @@
+"""The c4scrapy Scrapy project's spiders (``scrapy crawl site``)."""

@@ -1,0 +1,79 @@
+"""``scrapy crawl site -a url=URL [-a query=...] [-a max_pages=N] [-a depth=N] [-a FIELD=...]``
+
+Crawls one site: starts at ``url``, follows the internal links c4scrapy found on each page
+(same registered domain, after the link filters), and yields one PageItem per page
+(emitted by c4scrapy's spider middleware, failures included). Any CrawlerRunConfig field
+can be given as ``-a FIELD=VALUE``; see ``c4scrapy.spiderargs``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+from w3lib.url import canonicalize_url
+
+from c4scrapy.middlewares import META_PAGE
+from c4scrapy.spiderargs import spider_config
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from scrapy.http import Response
+
+
+class SiteSpider(scrapy.Spider):
+    name = "site"
+
+    def __init__(
+        self,
+        url: str | None = None,
+        max_pages: str | int | None = None,
+        depth: str | int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        own = {k: kwargs.pop(k) for k in list(kwargs) if k in ("name", "start_urls")}
+        super().__init__(**own)
+        if not url:
+            raise ValueError("the site spider needs a start URL: scrapy crawl site -a url=URL")
+        self.url = url
+        self.max_pages = _positive_int(max_pages, "max_pages")
+        self.max_depth = _positive_int(depth, "depth", allow_zero=True)
+        self.c4_config = spider_config(kwargs)
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        # With JOBDIR, spider.state survives a pause, so a resumed crawl keeps its count.
+        state = getattr(self, "state", None)
+        self.seen: set[str] = state.setdefault("c4_seen", set()) if state is not None else set()
+        if self._admit(self.url):
+            yield scrapy.Request(self.url, callback=self.parse)
+
+    def parse(self, response: Response) -> Iterator[scrapy.Request]:
+        page = response.meta.get(META_PAGE)
+        if page is None or not page.success:
+            return
+        if self.max_depth is not None and response.meta.get("depth", 0) >= self.max_depth:
+            return
+        for link in page.links["internal"]:
+            if self._admit(link["href"]):
+                yield scrapy.Request(link["href"], callback=self.parse)
+
+    def _admit(self, url: str) -> bool:
+        """Count each unique URL once, so that ``max_pages`` means pages (and items)."""
+        key = canonicalize_url(url)
+        if key in self.seen or (self.max_pages is not None and len(self.seen) >= self.max_pages):
+            return False
+        self.seen.add(key)
+        return True
+
+
+def _positive_int(value: str | int | None, name: str, *, allow_zero: bool = False) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"-a {name}: expected an integer, got {value!r}") from None
+    if number < 0 or (number == 0 and not allow_zero):
+        raise ValueError(f"-a {name}: must be {'>= 0' if allow_zero else '> 0'}, got {number}")
+    return number

@@ -293,11 +293,11 @@ class C4SpiderMiddleware:
         return page if self.runtime.emit_items else None
 
     def _rules_for(self, response: Response) -> tuple[SiteRules, CrawlerRunConfig] | None:
+        """The link filters for this response's follow-ups (the crawl's config if the page
+        has none of its own: opted out with ``c4=False`` or an invalid ``meta["c4"]``)."""
         page = response.meta.get(META_PAGE)
         source = page.source if page is not None else None
-        if source is None:
-            return None
-        config = source.config
+        config = source.config if source is not None else self.runtime.config
         if not (
             config.exclude_external_links
             or config.exclude_social_media_links
@@ -305,7 +305,7 @@ class C4SpiderMiddleware:
         ):
             return None
         rules = SiteRules(
-            source.url,
+            response.url,
             internal_domains=config.internal_domains,
             exclude_domains=config.exclude_domains,
             social_domains=config.exclude_social_media_domains

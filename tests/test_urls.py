@@ -1,0 +1,187 @@
+"""The one URL normaliser and the domain rules, as tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from c4scrapy.urls import (
+    SiteRules,
+    domain_matches,
+    domain_set,
+    is_private_host,
+    normalize_url,
+    registered_domain,
+)
+
+BASE = "https://www.example.com/dir/page.html"
+
+
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        ("other.html", "https://www.example.com/dir/other.html"),
+        ("../up.html", "https://www.example.com/up.html"),
+        ("/root", "https://www.example.com/root"),
+        ("//cdn.example.org/a.js", "https://cdn.example.org/a.js"),
+        ("  spaced.html\n", "https://www.example.com/dir/spaced.html"),
+        ("a\tb\nc.html", "https://www.example.com/dir/abc.html"),
+        ("#top", "https://www.example.com/dir/page.html"),
+        ("?q=1#frag", "https://www.example.com/dir/page.html?q=1"),
+        ("HTTP://EXAMPLE.COM:80/Path", "http://example.com/Path"),
+        ("https://example.com:443/", "https://example.com/"),
+        ("https://example.com:8443/x", "https://example.com:8443/x"),
+        ("https://example.com", "https://example.com/"),
+        ("/a b/c d.html", "https://www.example.com/a%20b/c%20d.html"),
+        ("https://bücher.example/straße", "https://xn--bcher-kva.example/stra%C3%9Fe"),
+        ("/p?utm_source=x&id=3&utm_medium=y", "https://www.example.com/p?id=3"),
+        ("/p?b=2&a=1", "https://www.example.com/p?b=2&a=1"),
+        ("/p?fbclid=abc", "https://www.example.com/p"),
+        ("http://user:pw@host.example/x", "http://user:pw@host.example/x"),
+        ("http://[::1]:8080/x", "http://[::1]:8080/x"),
+        ("http://127.0.0.1:8000/x", "http://127.0.0.1:8000/x"),
+        ("/" + "a" * 5000, "https://www.example.com/" + "a" * 5000),
+    ],
+)
+def test_normalize_url(href: str, expected: str) -> None:
+    assert normalize_url(href, BASE) == expected
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "",
+        "   ",
+        "mailto:someone@example.com",
+        "tel:+123",
+        "javascript:void(0)",
+        " JavaScript:alert(1)",
+        "data:image/png;base64,AAAA",
+        "ftp://example.com/file",
+        "http://[::1",
+        "http://example.com:99999/",
+        "http:///nohost",
+        "https://",
+    ],
+)
+def test_normalize_url_rejects_non_web_and_malformed(href: str) -> None:
+    assert normalize_url(href, BASE) is None
+
+
+def test_normalize_url_keep_fragment() -> None:
+    assert normalize_url("#sec", BASE, keep_fragment=True) == BASE + "#sec"
+
+
+@pytest.mark.parametrize(
+    ("host", "site"),
+    [
+        ("example.com", "example.com"),
+        ("www.example.com", "example.com"),
+        ("a.b.example.com", "example.com"),
+        ("forums.news.cnn.co.uk", "cnn.co.uk"),
+        ("user.github.io", "user.github.io"),
+        ("other.github.io", "other.github.io"),
+        ("foo.blogspot.com", "foo.blogspot.com"),
+        ("127.0.0.1", "127.0.0.1"),
+        ("::1", "::1"),
+        ("localhost", "localhost"),
+        ("intranet", "intranet"),
+        ("host.docker.internal", "docker.internal"),
+        ("WWW.Example.COM.", "example.com"),
+        ("", ""),
+    ],
+)
+def test_registered_domain(host: str, site: str) -> None:
+    assert registered_domain(host) == site
+
+
+# Look-alike cases in the spirit of Scrapy's offsite middleware tests.
+@pytest.mark.parametrize(
+    ("page", "link_host", "internal"),
+    [
+        ("https://example.com/", "example.com", True),
+        ("https://example.com/", "www.example.com", True),
+        ("https://www.example.com/", "blog.example.com", True),
+        ("https://example.com/", "notexample.com", False),
+        ("https://example.com/", "example.com.evil.org", False),
+        ("https://example.com/", "wwwexample.com", False),
+        ("https://a.example.co.uk/", "b.example.co.uk", True),
+        ("https://a.example.co.uk/", "example.co.uk.evil.com", False),
+        ("https://alice.github.io/", "bob.github.io", False),
+        ("https://alice.github.io/", "alice.github.io", True),
+        ("http://127.0.0.1:8000/", "127.0.0.1", True),
+        ("http://127.0.0.1:8000/", "127.0.0.2", False),
+        ("http://localhost:8000/", "localhost", True),
+    ],
+)
+def test_internal_classification(page: str, link_host: str, internal: bool) -> None:
+    assert SiteRules(page).is_internal(link_host) is internal
+
+
+def test_internal_domains_extend_the_site() -> None:
+    rules = SiteRules("https://example.com/", internal_domains=("example.org",))
+    assert rules.is_internal("docs.example.org")
+    assert not rules.is_internal("example.net")
+
+
+@pytest.mark.parametrize(
+    ("host", "domains", "matches"),
+    [
+        ("facebook.com", ("facebook.com",), True),
+        ("m.facebook.com", ("facebook.com",), True),
+        ("www.linkedin.com", ("linkedin.com",), True),
+        ("notfacebook.com", ("facebook.com",), False),
+        ("facebook.com.evil.org", ("facebook.com",), False),
+        ("cdn.other.org", ("cdn.other.org",), True),
+        ("img.cdn.other.org", ("cdn.other.org",), True),
+        ("other.org", ("cdn.other.org",), False),
+        ("x.com", ("x.com",), True),
+        ("box.com", ("x.com",), False),
+        ("", ("x.com",), False),
+    ],
+)
+def test_domain_matches_on_label_boundary(host: str, domains: tuple[str, ...], matches: bool):
+    assert domain_matches(host, domain_set(domains)) is matches
+
+
+def test_domain_set_normalises_entries() -> None:
+    assert domain_set(("*.Example.com.", "Bücher.example")) == {
+        "example.com",
+        "xn--bcher-kva.example",
+    }
+
+
+@pytest.mark.parametrize(
+    ("page", "host", "exclude_external", "reason"),
+    [
+        ("https://example.com/", "twitter.com", False, "social"),
+        ("https://example.com/", "mobile.twitter.com", False, "social"),
+        ("https://example.com/", "ads.example.net", False, "domain"),
+        ("https://example.com/", "example.net", False, None),
+        ("https://example.com/", "github.com", True, "external"),
+        ("https://example.com/", "www.example.com", True, None),
+    ],
+)
+def test_exclusion_reasons(page, host, exclude_external, reason) -> None:
+    rules = SiteRules(page, exclude_domains=("ads.example.net",), social_domains=("twitter.com",))
+    internal = rules.is_internal(host)
+    assert rules.exclusion(host, internal, exclude_external=exclude_external) == reason
+
+
+@pytest.mark.parametrize(
+    ("host", "private"),
+    [
+        ("127.0.0.1", True),
+        ("10.1.2.3", True),
+        ("192.168.0.1", True),
+        ("169.254.1.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("fe80::1", True),
+        ("localhost", True),
+        ("app.localhost", True),
+        ("8.8.8.8", False),
+        ("example.com", False),
+    ],
+)
+def test_is_private_host(host: str, private: bool) -> None:
+    assert is_private_host(host) is private

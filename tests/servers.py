@@ -10,6 +10,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from typing_extensions import Self
+
 #: A route answers (status, headers, body); body may be an iterable of chunks (streamed,
 #: with ``delay`` seconds between chunks to simulate slow servers).
 Route = Callable[["Handler"], tuple[int, dict[str, str], Any]]
@@ -81,7 +83,7 @@ class LocalServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://{self.server_address[0]}:{self.server_address[1]}/"
 
-    def __enter__(self) -> LocalServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

@@ -100,7 +100,8 @@ def test_addon_in_an_existing_project(demo_server, tmp_path):
     assert len(pages) == 5
     # callbacks read this page's extraction; the selector is shared with response.css()
     home_cb = next(c for c in callbacks if c["url"] == base)
-    assert home_cb["saw_page"] and home_cb["page_title"] == home_cb["css_works"]
+    assert home_cb["saw_page"]
+    assert home_cb["page_title"] == home_cb["css_works"]
     assert next(c for c in callbacks if c["url"] == base + "pricing.html")["saw_page"] is False
     # errbacks still get the original exceptions
     assert {e["error"] for e in errbacks} == {"DownloadConnectionRefusedError", "HttpError"}
@@ -127,7 +128,8 @@ def test_emit_items_switch(demo_server, tmp_path):
         cwd=project,
         settings={"RETRY_ENABLED": "false"},
     )
-    assert run.items and all("kind" in item for item in run.items)
+    assert run.items
+    assert all("kind" in item for item in run.items)
     assert run.stats["c4/pages/extracted"] >= 2
 
 

@@ -119,7 +119,8 @@ def test_scoring_fields_only_when_asked() -> None:
     assert "intrinsic_score" not in plain
     scored = extract_page(html, PAGE, {"score_links": True}).links["internal"][0]
     assert scored["intrinsic_score"] > 5
-    assert scored["total_score"] is None and scored["head_data"] is None
+    assert scored["total_score"] is None
+    assert scored["head_data"] is None
 
 
 @pytest.mark.parametrize(

@@ -23,13 +23,7 @@ system-deps:
 	else echo "not root: skipping apt-get install of $(APT_PACKAGES)"; fi
 
 demo: setup
-	mkdir -p out
-	$(BIN)/python -m c4scrapy serve examples/demo_site --port $(DEMO_PORT) & echo $$! > out/demo-server.pid; \
-	sleep 1; \
-	$(BIN)/scrapy crawl site -a url=http://127.0.0.1:$(DEMO_PORT)/ -a "query=$(DEMO_QUERY)" \
-	  -a exclude_social_media_links=true -s LOG_LEVEL=WARNING -O out/demo.jsonl; status=$$?; \
-	kill $$(cat out/demo-server.pid); rm -f out/demo-server.pid; \
-	test $$status = 0 && $(BIN)/python -m c4scrapy summary out/demo.jsonl && echo "items: out/demo.jsonl"
+	$(BIN)/python examples/demo.py --port $(DEMO_PORT) --query "$(DEMO_QUERY)"
 
 test: system-deps setup
 	$(BIN)/python -m pytest tests; status=$$?; \

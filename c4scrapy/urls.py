@@ -47,6 +47,11 @@ def normalize_url(href: str, base: str, *, keep_fragment: bool = False) -> str |
     lowercase scheme and host, no default port, no tracking parameters and, unless
     ``keep_fragment``, no fragment. None when it is not an http(s) URL or is malformed.
     """
+    result = _normalize(href, base, keep_fragment)
+    return result[0] if result else None
+
+
+def _normalize(href: str, base: str, keep_fragment: bool) -> tuple[str, str] | None:
     href = href.strip()
     if not href:
         return None
@@ -78,7 +83,85 @@ def normalize_url(href: str, base: str, *, keep_fragment: bool = False) -> str |
         query = urlencode([(k, v) for k, v in pairs if k.lower() not in TRACKING_PARAMS])
     path = parts.path or "/"
     fragment = parts.fragment if keep_fragment else ""
-    return urlunsplit((scheme, netloc, path, query, fragment))
+    return urlunsplit((scheme, netloc, path, query, fragment)), host
+
+
+class UrlResolver:
+    """``normalize_url`` for the many hrefs of one page: same results, with a per-page
+    cache and a fast path for the common shapes (plain ASCII absolute, root-relative,
+    relative and fragment links), which is most of the work of link extraction."""
+
+    def __init__(self, base: str, *, keep_fragment: bool = False) -> None:
+        self.base = base
+        self.keep_fragment = keep_fragment
+        self._cache: dict[str, tuple[str, str] | None] = {}
+        self._origin = self._dir = self._page = self._host = ""
+        canonical = _normalize(base, base, False)
+        if canonical is not None and canonical[0] == base.partition("#")[0]:
+            parts = urlsplit(canonical[0])
+            self._origin = f"{parts.scheme}://{parts.netloc}"
+            self._host = canonical[1]
+            self._page = canonical[0]
+            self._dir = self._origin + parts.path[: parts.path.rfind("/") + 1]
+
+    def resolve(self, href: str) -> tuple[str, str] | None:
+        """``(url, host)`` for a web link, None otherwise."""
+        try:
+            return self._cache[href]
+        except KeyError:
+            pass
+        result = self._fast(href) if self._origin else None
+        if result is None:
+            result = _normalize(href, self.base, self.keep_fragment)
+        self._cache[href] = result
+        return result
+
+    def _fast(self, href: str) -> tuple[str, str] | None:
+        if (
+            not href
+            or href[0] in " \t\n\r\f"
+            or href[-1] in " \t\n\r\f"
+            or not href.isascii()
+            or _UNSAFE_RE.search(href)
+            or "utm_" in href
+            or "clid=" in href
+        ):
+            return None
+        rest, hash_, fragment = href.partition("#")
+        tail = f"#{fragment}" if self.keep_fragment and hash_ and fragment else ""
+        first = rest[:1]
+        if rest.startswith(("http://", "https://")):
+            scheme_end = rest.index("//") + 2
+            cut = len(rest)
+            for sep in "/?":
+                at = rest.find(sep, scheme_end)
+                if 0 <= at < cut:
+                    cut = at
+            netloc = rest[scheme_end:cut]
+            if not netloc or any(c in netloc for c in "@[:") or netloc != netloc.lower():
+                return None
+            path_query = rest[cut:]
+            if path_query.startswith("?") or not path_query:
+                path_query = "/" + path_query
+            url, host = rest[:cut] + path_query, netloc
+        elif _SCHEME_RE.match(rest) or rest.startswith("//"):
+            return None
+        elif first == "/":
+            url, host = self._origin + rest, self._host
+        elif rest == "?":
+            return None  # urljoin keeps the base's query here
+        elif first == "?":
+            url, host = self._page.partition("?")[0] + rest, self._host
+        elif not rest:
+            url, host = self._page, self._host
+        else:
+            url, host = self._dir + rest, self._host
+        before_query, question, query = url.partition("?")
+        if "/." in before_query.split("://", 1)[1]:
+            return None  # dot segments: the slow path resolves them like a browser
+        if question and not query:
+            url = before_query
+        return url + tail, host
 
 
 def host_of(url: str) -> str:

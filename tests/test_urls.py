@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from c4scrapy.urls import (
@@ -185,3 +187,75 @@ def test_exclusion_reasons(page, host, exclude_external, reason) -> None:
 )
 def test_is_private_host(host: str, private: bool) -> None:
     assert is_private_host(host) is private
+
+
+RESOLVER_BASES = [
+    "https://www.example.com/dir/page.html",
+    "https://www.example.com/dir/page.html?a=1&b=2",
+    "http://127.0.0.1:8765/docs/",
+    "https://example.com",
+    "HTTPS://Example.COM:443/Dir/",
+    "https://example.com/a%20b/",
+    "https://bücher.example/x/",
+]
+RESOLVER_HREFS = [
+    "",
+    "#",
+    "#frag",
+    "?",
+    "?q=1",
+    "?q=1#f",
+    "/",
+    "/abs",
+    "/abs?x=1#y",
+    "rel.html",
+    "rel/",
+    "./rel",
+    "../up",
+    "/a/./b",
+    "/a/../b",
+    "a/.hidden",
+    "//cdn.example.org/x",
+    "https://other.org",
+    "https://other.org?x",
+    "https://other.org/p?",
+    "https://Other.org/p",
+    "http://other.org:8080/p",
+    "http://user@other.org/",
+    "https://other.org/p#f",
+    "https://other.org/p?utm_source=x&a=1",
+    "mailto:x@y",
+    "javascript:void(0)",
+    "tel:1",
+    "HTTP://other.org/",
+    " /spaced ",
+    "a b",
+    "ünï.html",
+    "https://exa mple.com/",
+    "http://[::1]/",
+    "http://[::1",
+    "x?fbclid=1",
+    "p?a=1&b=2",
+    "page.html?",
+    "..",
+    ".",
+    "/.",
+    "%zz",
+    "%41",
+    "a:b",
+    "http:relative",
+]
+
+
+@pytest.mark.parametrize("base", RESOLVER_BASES)
+@pytest.mark.parametrize("keep_fragment", [False, True])
+def test_resolver_fast_path_equals_normalize_url(base: str, keep_fragment: bool) -> None:
+    from c4scrapy.urls import UrlResolver
+
+    resolver = UrlResolver(base, keep_fragment=keep_fragment)
+    for href in RESOLVER_HREFS:
+        expected = normalize_url(href, base, keep_fragment=keep_fragment)
+        got = resolver.resolve(href)
+        assert (got[0] if got else None) == expected, href
+        if got:
+            assert got[1] == urlsplit(got[0]).hostname, href

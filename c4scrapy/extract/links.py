@@ -6,7 +6,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from c4scrapy.text import collapse_whitespace
-from c4scrapy.urls import SiteRules, host_of, normalize_url, registered_domain, url_scheme
+from c4scrapy.urls import SiteRules, UrlResolver, registered_domain, url_scheme
 
 if TYPE_CHECKING:
     from collections.abc import Container, Sequence
@@ -46,7 +46,7 @@ def extract_links(
     """
     counts = counts if counts is not None else Counter()
     buckets: dict[bool, dict[str, dict[str, Any]]] = {True: {}, False: {}}
-    resolved: dict[str, tuple[str | None, str]] = {}
+    resolver = UrlResolver(base_url)
     social = config.exclude_social_media_links
     filtering = config.exclude_external_links or social or bool(rules.exclude_domains)
     if context is not None and config.score_links:
@@ -58,15 +58,12 @@ def extract_links(
             href = a.get("href")
             if href is None:
                 continue
-            hit = resolved.get(href)
-            if hit is None:
-                url = normalize_url(href, base_url)
-                hit = resolved[href] = (url, host_of(url) if url else "")
-            url, host = hit
-            if url is None:
-                if href.strip() and not href.lstrip().startswith("#"):
+            resolved = resolver.resolve(href)
+            if resolved is None:
+                if href.strip():
                     counts[f"non_web/{url_scheme(href) or 'invalid'}"] += 1
                 continue
+            url, host = resolved
             internal = rules.is_internal(host)
             if filtering:
                 reason = rules.exclusion(
@@ -102,7 +99,7 @@ def extract_links(
 
 
 def _link_text(a: HtmlElement) -> str:
-    text = collapse_whitespace(a.text_content()) if a.tag == "a" else ""
+    text = " ".join(a.text_content().split()) if a.tag == "a" else ""
     if not text:
         alt = a.get("alt") if a.tag == "area" else None
         if alt is None:

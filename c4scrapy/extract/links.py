@@ -74,14 +74,16 @@ def extract_links(
                 if reason:
                     counts[f"filtered/{reason}"] += 1
                     continue
-            text = _link_text(a)
-            title = (a.get("title") or "").strip()
             bucket = buckets[internal]
             link = bucket.get(url)
             if link is not None:
-                link["text"] = link["text"] or text
-                link["title"] = link["title"] or title
+                if not link["text"]:
+                    link["text"] = _link_text(a)
+                if not link["title"]:
+                    link["title"] = (a.get("title") or "").strip()
                 continue
+            text = _link_text(a)
+            title = (a.get("title") or "").strip()
             link = {
                 "href": url,
                 "text": text,

@@ -1,0 +1,284 @@
+"""Per-page extraction time: c4scrapy vs a plain lxml parse vs Crawl4AI, in one run.
+
+    .venv/bin/python bench/extract_speed.py [--sites corpus,docs] [--repeat 3] [--profile 15]
+
+Sites: ``corpus`` is ``../shared/corpus`` (real web pages; URLs from ``pages.jsonl``),
+``docs`` the Python 3.11 documentation in ``/usr/share/doc/python3.11/html`` (Sphinx pages,
+URL ``http://127.0.0.1:8800/{relpath}``). For every page, each timing is the median of
+``--repeat`` runs, and the table gives the median over the pages:
+
+- ``lxml.html.fromstring(bytes)``: the floor, a plain parse of the same bytes;
+- c4scrapy's parse alone (decode + parsel, what Scrapy's ``response.selector`` does once
+  per response and shares with the callback);
+- ``extract_page(bytes, url, markdown_generator=None)``: parse, links, media, tables,
+  metadata, cleaned_html: what Crawl4AI's ``scrap()`` computes;
+- ``extract_page(bytes, url)``: the same plus markdown (the default config);
+- Crawl4AI 0.9.5 through ``c4ai_oracle.py --strategies lxml,pipeline --floor`` in its own
+  venv: ``scrap`` (LXMLWebScrapingStrategy), ``pipeline`` (scrap + fit_html + markdown,
+  what ``arun()`` pays after the fetch) and that process's own floor
+  (``lxml.html.fromstring`` of the decoded text).
+
+Ratios are taken against the floor measured in the same process, page by page
+interleaved, so machine load hits both alike. Then one pass of the full ``extract_page``
+over each site runs under cProfile and the top functions by own time are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gzip
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import lxml.html
+
+from c4scrapy import CrawlerRunConfig, extract_page
+from c4scrapy.extract.page import parse_html
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+DEFAULT_ORACLE = SHARED / "tools" / "c4ai_oracle.py"
+DEFAULT_ORACLE_PYTHON = ROOT.parent / "c4ai-venv" / "bin" / "python"
+HTML_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz", ".xhtml")
+
+
+@dataclass
+class Site:
+    name: str
+    root: Path
+    oracle_args: list[str]
+    urls: dict[Path, str] = field(default_factory=dict)
+
+
+def html_files(root: Path) -> list[Path]:
+    """The HTML files under ``root`` in the order the oracle walks them."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        found.extend(
+            Path(dirpath, name).resolve()
+            for name in sorted(filenames)
+            if name.lower().endswith(HTML_SUFFIXES)
+        )
+    return found
+
+
+def corpus_site(corpus: Path) -> Site:
+    manifest = corpus / "pages.jsonl"
+    with manifest.open(encoding="utf-8") as fh:
+        urls = {row["file"]: row["url"] for row in map(json.loads, filter(str.strip, fh))}
+    site = Site("corpus", corpus / "pages", ["--manifest", str(manifest)])
+    site.urls = {path: urls[path.name] for path in html_files(site.root) if path.name in urls}
+    return site
+
+
+def docs_site(root: Path, base_url: str) -> Site:
+    site = Site("docs", root, ["--base-url", base_url + "{relpath}"])
+    for path in html_files(root):
+        relpath = path.relative_to(root.resolve()).as_posix().removesuffix(".gz")
+        site.urls[path] = base_url + relpath
+    return site
+
+
+def read_page(path: Path) -> bytes:
+    data = path.read_bytes()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def timed(repeat: int, fn: Callable[..., Any], *args: Any) -> float:
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn(*args)
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
+
+
+def measure_ours(site: Site, repeat: int, limit: int) -> dict[str, Any]:
+    """Median seconds per page for each c4scrapy variant, floor interleaved."""
+    no_markdown = CrawlerRunConfig(markdown_generator=None)
+    full = CrawlerRunConfig()
+    series: dict[str, list[float]] = {"floor": [], "parse": [], "no_markdown": [], "full": []}
+    sizes, failures = [], 0
+    pages = list(site.urls.items())[: limit or None]
+    first_path, first_url = pages[0]
+    extract_page(read_page(first_path), first_url, full)  # warm-up: imports, caches
+    for path, url in pages:
+        data = read_page(path)
+        sizes.append(len(data))
+        series["floor"].append(timed(repeat, lxml.html.fromstring, data))
+        series["parse"].append(timed(repeat, parse_html, data, url))
+        series["no_markdown"].append(timed(repeat, extract_page, data, url, no_markdown))
+        series["full"].append(timed(repeat, extract_page, data, url, full))
+        if not extract_page(data, url, full).success:
+            failures += 1
+    return {"series": series, "sizes": sizes, "failures": failures, "pages": len(pages)}
+
+
+def measure_crawl4ai(args: argparse.Namespace, site: Site) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp, "oracle.jsonl")
+        cmd = [
+            str(args.oracle_python),
+            str(args.oracle),
+            str(site.root),
+            *site.oracle_args,
+            "--strategies",
+            "lxml,pipeline",
+            "--floor",
+            "--repeat",
+            str(args.repeat),
+            "-q",
+            "-o",
+            str(out),
+        ]
+        if args.limit:
+            cmd += ["--limit", str(args.limit)]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        series: dict[str, list[float]] = {"floor": [], "lxml": [], "pipeline": []}
+        errors = 0
+        with out.open(encoding="utf-8") as fh:
+            for line in fh:
+                record = json.loads(line)
+                if record.get("error"):
+                    errors += 1
+                    continue
+                series[record["strategy"]].append(record["seconds"])
+                if record["strategy"] == "lxml":
+                    series["floor"].append(record["floor"]["fromstring"])
+    return {"series": series, "errors": errors}
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}"
+
+
+def print_site(site: Site, ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    o, t = ours["series"], theirs["series"]
+    size = statistics.median(ours["sizes"]) / 1024
+    print(f"\n## {site.name}: {ours['pages']} pages, median {size:.0f} KB ({site.root})\n")
+    print("| what | median ms/page | total s | x floor (medians) | x floor (totals) |")
+    print("|---|---|---|---|---|")
+    rows = [
+        ("c4scrapy process: lxml.html.fromstring(bytes) (floor)", o["floor"], o["floor"]),
+        ("c4scrapy parse alone (decode + parsel, as Scrapy does)", o["parse"], o["floor"]),
+        ("**extract_page, markdown off** (= what scrap computes)", o["no_markdown"], o["floor"]),
+        ("**extract_page, full** (with markdown)", o["full"], o["floor"]),
+        ("Crawl4AI process: lxml.html.fromstring(text) (floor)", t["floor"], t["floor"]),
+        ("**Crawl4AI scrap** (LXMLWebScrapingStrategy)", t["lxml"], t["floor"]),
+        ("**Crawl4AI pipeline** (scrap + fit_html + markdown)", t["pipeline"], t["floor"]),
+    ]
+    summary: dict[str, Any] = {"pages": ours["pages"], "median_kb": round(size, 1)}
+    for label, values, floor in rows:
+        median = statistics.median(values)
+        ratio = median / statistics.median(floor)
+        total_ratio = sum(values) / sum(floor)
+        print(
+            f"| {label} | {ms(median)} | {sum(values):.2f} | {ratio:.1f}x | {total_ratio:.1f}x |"
+        )
+        summary[label] = {
+            "median_ms": median * 1000,
+            "x_floor": ratio,
+            "x_floor_total": total_ratio,
+        }
+    scrap_speedup = statistics.median(t["lxml"]) / statistics.median(o["no_markdown"])
+    pipeline_speedup = statistics.median(t["pipeline"]) / statistics.median(o["full"])
+    print(
+        f"\nc4scrapy is {scrap_speedup:.1f}x faster than Crawl4AI's scrap (markdown off) and "
+        f"{pipeline_speedup:.1f}x faster than its pipeline (with markdown), medians per page."
+    )
+    if ours["failures"] or theirs["errors"]:
+        print(
+            f"pages with success=False in c4scrapy: {ours['failures']}; "
+            f"oracle errors: {theirs['errors']}"
+        )
+    summary["speedup_scrap"] = scrap_speedup
+    summary["speedup_pipeline"] = pipeline_speedup
+    return summary
+
+
+def profile(site: Site, top: int, limit: int) -> None:
+    pages = [(read_page(p), url) for p, url in list(site.urls.items())[: limit or None]]
+    config = CrawlerRunConfig()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for data, url in pages:
+        extract_page(data, url, config)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt  # type: ignore[attr-defined]
+    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore[attr-defined]
+    print(f"\n### {site.name}: top {top} functions by own time (cProfile, {total:.2f} s in all)\n")
+    print("| function | calls | own s | own % | cumulative s |")
+    print("|---|---|---|---|---|")
+    for (filename, line, name), (_, calls, own, cumulative, _) in rows[:top]:
+        where = _short(filename)
+        print(
+            f"| {where}:{line} {name} | {calls} | {own:.3f} | {own / total:.1%} "
+            f"| {cumulative:.3f} |"
+        )
+
+
+def _short(filename: str) -> str:
+    if filename.startswith(("~", "<")):
+        return "builtin"
+    path = Path(filename)
+    for anchor in ("c4scrapy", "site-packages"):
+        if anchor in path.parts:
+            return "/".join(path.parts[path.parts.index(anchor) + (anchor != "c4scrapy") :])
+    return path.name
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sites", default="corpus,docs", help="comma list of corpus,docs")
+    parser.add_argument("--corpus", type=Path, default=SHARED / "corpus")
+    parser.add_argument("--docs", type=Path, default=Path("/usr/share/doc/python3.11/html"))
+    parser.add_argument("--docs-url", default="http://127.0.0.1:8800/")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per page (median)")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N pages per site")
+    parser.add_argument("--profile", type=int, default=15, help="top N hot spots (0: none)")
+    parser.add_argument("--oracle", type=Path, default=DEFAULT_ORACLE)
+    parser.add_argument(
+        "--oracle-python",
+        type=Path,
+        default=Path(os.environ.get("C4AI_PYTHON", DEFAULT_ORACLE_PYTHON)),
+    )
+    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    args = parser.parse_args(argv)
+
+    sites = {
+        "corpus": lambda: corpus_site(args.corpus),
+        "docs": lambda: docs_site(args.docs, args.docs_url),
+    }
+    figures = {}
+    for name in args.sites.split(","):
+        site = sites[name.strip()]()
+        started = time.perf_counter()
+        ours = measure_ours(site, args.repeat, args.limit)
+        theirs = measure_crawl4ai(args, site)
+        figures[site.name] = print_site(site, ours, theirs)
+        print(f"({site.name} measured in {time.perf_counter() - started:.0f} s)")
+    if args.profile:
+        for name in args.sites.split(","):
+            profile(sites[name.strip()](), args.profile, args.limit)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,6 +6,8 @@ from c4scrapy.addon import Addon
 from c4scrapy.config import CacheMode, ConfigError, CrawlerRunConfig, LinkPreviewConfig
 from c4scrapy.extract.page import extract_page
 from c4scrapy.items import PageItem
+from c4scrapy.strategies.llm import LLMConfig, LLMExtractionStrategy
+from c4scrapy.strategies.schema import JsonCssExtractionStrategy, JsonXPathExtractionStrategy
 
 __version__ = "0.1.0"
 
@@ -14,6 +16,10 @@ __all__ = [
     "CacheMode",
     "ConfigError",
     "CrawlerRunConfig",
+    "JsonCssExtractionStrategy",
+    "JsonXPathExtractionStrategy",
+    "LLMConfig",
+    "LLMExtractionStrategy",
     "LinkPreviewConfig",
     "PageItem",
     "__version__",

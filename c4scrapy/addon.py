@@ -10,7 +10,10 @@ if TYPE_CHECKING:
 #: Components and their orders; user entries for the same class are never overridden.
 DOWNLOADER_MIDDLEWARES = {"c4scrapy.middlewares.C4DownloaderMiddleware": 40}
 SPIDER_MIDDLEWARES = {"c4scrapy.middlewares.C4SpiderMiddleware": 45}
-ITEM_PIPELINES: dict[str, int] = {}
+ITEM_PIPELINES: dict[str, int] = {
+    "c4scrapy.pipelines.SchemaExtractionPipeline": 110,
+    "c4scrapy.pipelines.LLMExtractionPipeline": 120,
+}
 EXTENSIONS = {"c4scrapy.progress.C4Progress": 600}
 
 

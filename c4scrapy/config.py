@@ -199,6 +199,11 @@ class CrawlerRunConfig(_Config):
             from c4scrapy.markdown import DefaultMarkdownGenerator
 
             object.__setattr__(self, "markdown_generator", DefaultMarkdownGenerator())
+        if self.extraction_strategy is not None:
+            from c4scrapy.strategies import coerce_extraction_strategy
+
+            strategy = coerce_extraction_strategy(self.extraction_strategy)
+            object.__setattr__(self, "extraction_strategy", strategy)
 
     @property
     def query(self) -> str | None:
@@ -338,6 +343,12 @@ ENGINE_SETTINGS: dict[str, Any] = {
     "C4_ENABLED": True,
     "C4_EMIT_ITEMS": True,
     "C4_PROGRESS": True,
+    # structured extraction (c4scrapy/pipelines.py, c4scrapy/strategies/llm.py)
+    "C4_LLM_CONCURRENCY": 8,
+    "C4_LLM_TIMEOUT": 60.0,
+    "C4_LLM_MAX_RETRIES": 2,
+    "C4_LLM_BACKOFF_BASE_DELAY": 2.0,
+    "C4_LLM_BACKOFF_MAX_DELAY": 60.0,
 }
 
 _SETTING_RE = re.compile(r"^C4_[A-Z0-9_]+$")

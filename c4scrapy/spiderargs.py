@@ -4,7 +4,12 @@ Any CrawlerRunConfig field is accepted by name (``-a css_selector=main``,
 ``-a exclude_domains=ads.com,tracker.net``), plus these shortcuts:
 
 - ``query``: previews of internal links, scored against the query, and ``score_links``;
-- ``link_preview``: LinkPreviewConfig fields as JSON (``'{"include_external": true}'``).
+- ``link_preview``: LinkPreviewConfig fields as JSON (``'{"include_external": true}'``);
+- ``schema``: a JSON CSS/XPath schema (a file path or JSON text; ``-a schema_type=css|xpath``
+  when the schema has no ``type`` key and the guess is wrong) -> schema extraction;
+- ``llm_provider`` and other ``llm_<name>`` arguments (``llm_instruction``, ``llm_base_url``,
+  ``llm_schema=FILE``, ``llm_input_format``, ``llm_api_token=env:NAME``...) -> LLM
+  extraction (``c4scrapy.strategies.llm.LLMExtractionStrategy.from_args``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ def spider_config(args: dict[str, Any]) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     query = args.pop("query", None)
     preview = args.pop("link_preview", None)
+    strategy = _extraction_strategy(args)
+    if strategy is not None:
+        overrides["extraction_strategy"] = strategy
     if query is not None or preview is not None:
         fields: dict[str, Any] = {}
         if preview is not None:
@@ -47,3 +55,26 @@ def spider_config(args: dict[str, Any]) -> dict[str, Any]:
         overrides[key] = value
     CrawlerRunConfig.from_mapping(overrides, source="-a")  # validate now, at start-up
     return overrides
+
+
+def _extraction_strategy(args: dict[str, Any]) -> Any:
+    """``-a schema=...`` or ``-a llm_*=...`` (popped from ``args``) -> a strategy or None."""
+    schema = args.pop("schema", None)
+    schema_type = args.pop("schema_type", None)
+    llm = {key[4:]: args.pop(key) for key in list(args) if key.startswith("llm_")}
+    if schema is not None and llm:
+        raise ConfigError("-a schema and -a llm_*: choose one extraction strategy")
+    if schema is not None:
+        from c4scrapy.strategies.schema import load_schema_strategy
+
+        try:
+            return load_schema_strategy(schema, schema_type)
+        except ConfigError as exc:
+            raise ConfigError(f"-a {exc}") from None
+    if schema_type is not None:
+        raise ConfigError("-a schema_type: needs -a schema")
+    if llm:
+        from c4scrapy.strategies.llm import LLMExtractionStrategy
+
+        return LLMExtractionStrategy.from_args(llm)
+    return None

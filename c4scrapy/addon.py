@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 DOWNLOADER_MIDDLEWARES = {"c4scrapy.middlewares.C4DownloaderMiddleware": 40}
 SPIDER_MIDDLEWARES = {"c4scrapy.middlewares.C4SpiderMiddleware": 45}
 ITEM_PIPELINES: dict[str, int] = {
+    "c4scrapy.previews.LinkPreviewPipeline": 100,
     "c4scrapy.pipelines.SchemaExtractionPipeline": 110,
     "c4scrapy.pipelines.LLMExtractionPipeline": 120,
 }

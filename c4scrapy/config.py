@@ -100,11 +100,26 @@ class _Config:
 
 @dataclasses.dataclass(frozen=True)
 class LinkPreviewConfig(_Config):
-    """What Crawl4AI's ``LinkPreviewConfig`` configures: which links get a ``<head>`` preview.
+    """Crawl4AI's ``LinkPreviewConfig``: which links of a page get a ``<head>`` preview
+    (``c4scrapy.previews``), and how they are scored.
 
-    ``score_threshold`` applies to the *contextual* score (0-1, needs a ``query``): links
-    below it keep their ``head_data`` and scores but are flagged ``below_threshold`` in
-    ``head_extraction_status`` and are not followed first by the query-guided crawl.
+    - ``include_internal`` / ``include_external``: preview the links to the page's own
+      site / to other sites (at least one must be true).
+    - ``include_patterns`` / ``exclude_patterns``: shell patterns (``fnmatch``,
+      case-sensitive) matched against the whole URL, e.g. ``"*/docs/*"``; a previewed link
+      matches one include pattern (when any are given) and no exclude pattern.
+    - ``max_links``: at most this many previews per page, internal links first, in page
+      order.
+    - ``concurrency``: at most this many of one page's previews download at once
+      (Scrapy's ``CONCURRENT_REQUESTS_PER_DOMAIN`` and ``DOWNLOAD_DELAY`` apply on top).
+    - ``timeout``: seconds per preview download (its ``download_timeout``).
+    - ``query``: what the contextual score matches each head against; without one there
+      is no contextual score.
+    - ``score_threshold`` (0-1): applies to the *contextual* score. Links below it keep
+      their ``head_data`` and scores, but ``head_extraction_status`` says
+      ``below_threshold`` and the query-guided crawl follows them last. Without a query it
+      is ignored, with a warning.
+    - ``verbose``: log each page's preview summary at INFO instead of DEBUG.
     """
 
     include_internal: bool = True
@@ -343,6 +358,11 @@ ENGINE_SETTINGS: dict[str, Any] = {
     "C4_ENABLED": True,
     "C4_EMIT_ITEMS": True,
     "C4_PROGRESS": True,
+    # link previews and scores (c4scrapy/previews.py, c4scrapy/scoring/)
+    "C4_PREVIEW_CACHE_SIZE": 10000,
+    "C4_PREVIEW_MAX_BYTES": 65536,
+    "C4_PREVIEW_ALLOW_PRIVATE": False,
+    "C4_SCORE_WEIGHTS": None,
     # structured extraction (c4scrapy/pipelines.py, c4scrapy/strategies/llm.py)
     "C4_LLM_CONCURRENCY": 8,
     "C4_LLM_TIMEOUT": 60.0,

@@ -4,6 +4,11 @@ Crawls one site: starts at ``url``, follows the internal links c4scrapy found on
 (same registered domain, after the link filters), and yields one PageItem per page
 (emitted by c4scrapy's spider middleware, failures included). Any CrawlerRunConfig field
 can be given as ``-a FIELD=VALUE``; see ``c4scrapy.spiderargs``.
+
+With ``-a query=...`` the crawl is query-guided: each page's links are previewed and
+scored before they are followed, and the follow-up requests get their ``total_score``
+as priority (``c4scrapy.previews.link_priority``), so the relevant part of the site is
+reached first. Without a query the crawl order is Scrapy's usual one.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 import scrapy
 from w3lib.url import canonicalize_url
 
-from c4scrapy.middlewares import META_PAGE
+from c4scrapy.middlewares import META_PAGE, C4Runtime
+from c4scrapy.previews import LinkPreviews, link_priority
 from c4scrapy.spiderargs import spider_config
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator
 
     from scrapy.http import Response
 
@@ -48,15 +54,22 @@ class SiteSpider(scrapy.Spider):
         if self._admit(self.url):
             yield scrapy.Request(self.url, callback=self.parse)
 
-    def parse(self, response: Response) -> Iterator[scrapy.Request]:
+    async def parse(self, response: Response) -> AsyncIterator[scrapy.Request]:
         page = response.meta.get(META_PAGE)
         if page is None or not page.success:
             return
         if self.max_depth is not None and response.meta.get("depth", 0) >= self.max_depth:
             return
-        for link in page.links["internal"]:
+        links = page.links["internal"]
+        config = C4Runtime.of(self.crawler).config_for(response.request)
+        guided = bool(config.query)
+        if guided:  # score the links first, then ask for the most relevant ones first
+            await LinkPreviews.of(self.crawler).preview_page(page, config)
+            links = sorted(links, key=link_priority, reverse=True)
+        for link in links:
             if self._admit(link["href"]):
-                yield scrapy.Request(link["href"], callback=self.parse)
+                priority = link_priority(link) if guided else 0
+                yield scrapy.Request(link["href"], callback=self.parse, priority=priority)
 
     def _admit(self, url: str) -> bool:
         """Count each unique URL once, so that ``max_pages`` means pages (and items)."""

@@ -1,0 +1,254 @@
+"""LLM extraction, the pure parts: chunking, prompts, reply parsing, merging, config."""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+
+import pytest
+
+from c4scrapy import LLMConfig, LLMExtractionStrategy
+from c4scrapy.config import ConfigError
+from c4scrapy.strategies.chunking import chunk_text, estimate_tokens
+from c4scrapy.strategies.llm import ReplyError, TokenUsage, parse_json_reply
+
+PRODUCT = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "price": {"type": "string"}},
+    "required": ["name", "price"],
+}
+MARKDOWN = "# Catalogue\n\n" + "\n\n".join(
+    f'## Product {i}\n\n* **Widget {i}** — ${i}.00\n* weight: {i} kg, colour: "blue"\n\n'
+    + " ".join(["filler"] * 30)
+    for i in range(30)
+)
+
+
+# -- chunking ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("threshold", "overlap_rate"), [(100, 0.0), (100, 0.1), (300, 0.2), (1000, 0.0)]
+)
+def test_chunks_stay_under_the_threshold_and_keep_structure(threshold, overlap_rate) -> None:
+    chunks = chunk_text(MARKDOWN, threshold, overlap_rate)
+    assert len(chunks) >= len(MARKDOWN.split()) * 1.3 / threshold
+    assert all(estimate_tokens(chunk) <= threshold + 1 for chunk in chunks)
+    assert all("\n" in chunk for chunk in chunks)
+    if overlap_rate == 0:
+        assert "".join(chunks) == MARKDOWN
+    else:  # each chunk starts with the end of the previous one, within the overlap budget
+        overlap = int(threshold * overlap_rate)
+        for before, after in itertools.pairwise(chunks):
+            tails = [before[k:] for k in range(len(before)) if after.startswith(before[k:])]
+            longest = max((t for t in tails if t.strip()), key=len)
+            assert 0 < estimate_tokens(longest) <= overlap
+
+
+def test_chunks_are_cut_only_at_blank_lines_when_paragraphs_fit() -> None:
+    chunks = chunk_text(MARKDOWN, 200, 0.0)
+    position = 0
+    for chunk in chunks[:-1]:
+        position += len(chunk)
+        assert MARKDOWN[:position].endswith("\n\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "threshold", "html", "expected"),
+    [
+        ("", 100, False, []),
+        ("short text", 100, False, ["short text"]),
+        ("word " * 250, 100, False, None),  # one huge line: cut between words
+        (
+            "<div>" + "<p>para " + "w " * 40 + "</p>" * 1 + "<p>two " + "w " * 40 + "</p></div>",
+            60,
+            True,
+            None,
+        ),
+    ],
+)
+def test_chunk_edge_cases(text, threshold, html, expected) -> None:
+    chunks = chunk_text(text, threshold, 0.0, html=html)
+    if expected is not None:
+        assert chunks == expected
+    else:
+        assert len(chunks) > 1
+        assert "".join(chunks) == text
+        assert all(estimate_tokens(chunk) <= threshold for chunk in chunks)
+        if html:
+            assert chunks[1].startswith("<p>two")
+
+
+def test_apply_chunking_false_sends_one_chunk() -> None:
+    strategy = LLMExtractionStrategy(LLMConfig("openai/x"), apply_chunking=False)
+    assert strategy.chunks(MARKDOWN) == [MARKDOWN]
+
+
+# -- prompts -----------------------------------------------------------------------------
+
+
+def test_prompts_carry_the_chunk_verbatim_and_no_placeholders() -> None:
+    chunk = 'He said "hi"\n\n* {SCHEMA} stays as written \\ here'
+    with_instruction = LLMExtractionStrategy(
+        LLMConfig("openai/x"), schema=PRODUCT, instruction="Extract products"
+    ).prompt("https://a.example/p", chunk, 2, 3)
+    without = LLMExtractionStrategy(LLMConfig("openai/x"), schema=PRODUCT).prompt(
+        "https://a.example/p", chunk
+    )
+    inferred = LLMExtractionStrategy(LLMConfig("openai/x")).prompt("https://a.example/", chunk)
+    blocks = LLMExtractionStrategy(LLMConfig("openai/x"), extraction_type="block").prompt(
+        "https://a.example/", chunk
+    )
+    for prompt in (with_instruction, without, inferred, blocks):
+        assert f"<url_content>\n{chunk}\n</url_content>" in prompt
+        assert "{REQUEST}" not in prompt
+        assert "{URL}" not in prompt
+        assert "{HTML}" not in prompt
+        assert "<url>https://a.example/" in prompt
+    assert "<user_request>\nExtract products\n</user_request>" in with_instruction
+    assert '"required": [\n    "name",' in with_instruction
+    assert "part 2 of 3" in with_instruction
+    assert "user_request" not in without
+    assert "part " not in without
+    assert '"tags"' in blocks
+
+
+# -- parsing -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ('<blocks>[{"a": 1}]</blocks>', [{"a": 1}]),
+        ('<score>4</score>\n<blocks>\n[{"a": 1}, {"a": 2}]\n</blocks>', [{"a": 1}, {"a": 2}]),
+        ('```json\n[{"a": 1}]\n```', [{"a": 1}]),
+        ('Sure! Here it is:\n```\n{"a": 1}\n```\nAnything else?', {"a": 1}),
+        ('[{"a": "x]"}]\n\nNote: I ignored the {footer}.', [{"a": "x]"}]),
+        ('<blocks>[{"a": 1}]', [{"a": 1}]),
+        ('{"items": [{"a": 1}]}', {"items": [{"a": 1}]}),
+    ],
+)
+def test_json_is_recovered_from_fences_tags_and_chatter(reply, expected) -> None:
+    assert parse_json_reply(reply) == expected
+
+
+@pytest.mark.parametrize(
+    ("reply", "finish_reason", "reason"),
+    [
+        ("", "stop", "empty_reply"),
+        (None, "length", "max_tokens"),
+        ('<blocks>[{"a": 1,', "length", "max_tokens"),
+        ('<blocks>[{"a": 1,</blocks>', "stop", "invalid_json"),
+        ("I could not find any products.", "stop", "invalid_json"),
+    ],
+)
+def test_unparseable_replies_are_errors(reply, finish_reason, reason) -> None:
+    with pytest.raises(ReplyError) as error:
+        parse_json_reply(reply, finish_reason)
+    assert error.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("reply", "result"),
+    [
+        ('[{"name": "A", "price": "$1"}]', [{"name": "A", "price": "$1"}]),
+        ('{"name": "A", "price": "$1"}', [{"name": "A", "price": "$1"}]),
+        ('{"products": [{"name": "A", "price": "$1"}]}', [{"name": "A", "price": "$1"}]),
+        ('[{"name": "A"}]', "schema_mismatch"),
+        ('[{"name": "A", "price": 1}]', "schema_mismatch"),
+        ('"just a string"', "invalid_json"),
+    ],
+)
+def test_replies_are_checked_against_the_schema(reply, result) -> None:
+    strategy = LLMExtractionStrategy(LLMConfig("openai/x"), schema=PRODUCT)
+    if isinstance(result, str):
+        with pytest.raises(ReplyError) as error:
+            strategy.parse(reply)
+        assert error.value.reason == result
+    else:
+        assert strategy.parse(reply) == result
+
+
+def test_block_mode_wants_objects() -> None:
+    strategy = LLMExtractionStrategy(LLMConfig("openai/x"), extraction_type="block")
+    assert strategy.parse('[{"index": 0, "content": ["x"]}]') == [{"index": 0, "content": ["x"]}]
+    with pytest.raises(ReplyError, match="expected a JSON object"):
+        strategy.parse('["x"]')
+
+
+def test_merge_keeps_chunk_order_and_drops_overlap_repeats_only() -> None:
+    overlapping = LLMExtractionStrategy(LLMConfig("openai/x"), overlap_rate=0.1)
+    a, b, c = {"n": "a"}, {"n": "b"}, {"n": "c"}
+    assert overlapping.merge([[a, b], [b, c], None, [c]]) == [a, b, c, c]
+    assert LLMExtractionStrategy(LLMConfig("openai/x"), overlap_rate=0).merge([[a, b], [b]]) == [
+        a,
+        b,
+        b,
+    ]
+
+
+# -- config ------------------------------------------------------------------------------
+
+
+def test_token_is_hidden_and_read_from_the_environment(monkeypatch) -> None:
+    literal = LLMConfig("openai/x", api_token="sk-secret-123")
+    assert "sk-secret" not in repr(literal)
+    assert "sk-secret" not in repr(LLMExtractionStrategy(literal))
+    monkeypatch.setenv("MY_LLM_KEY", "sk-from-env")
+    from_env = LLMConfig("openai/x", api_token="env:MY_LLM_KEY")
+    assert from_env.resolved_token() == "sk-from-env"
+    assert "sk-from-env" not in repr(from_env)
+    assert "sk-from-env" not in pickle.dumps(LLMExtractionStrategy(from_env)).decode("latin-1")
+    with pytest.raises(ConfigError, match="environment variable 'MISSING_KEY' is not set"):
+        LLMConfig("openai/x", api_token="env:MISSING_KEY")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"input_format": "pdf"}, "input_format: expected one of markdown"),
+        ({"extraction_type": "table"}, "extraction_type: expected schema or block"),
+        ({"chunk_token_threshold": 0}, "chunk_token_threshold"),
+        ({"overlap_rate": 0.9}, "overlap_rate"),
+        ({"schema": "{not json"}, "schema: invalid JSON"),
+        ({"provider": "openai/x"}, "unknown argument 'provider' (use llm_config=LLMConfig"),
+        ({"extra_args": {"api_key": "x"}}, "'api_key' belongs in LLMConfig"),
+    ],
+)
+def test_strategy_arguments_are_validated(kwargs, message) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        LLMExtractionStrategy(LLMConfig("openai/x"), **kwargs)
+
+
+def test_sampling_parameters_are_sent_and_extra_args_win() -> None:
+    strategy = LLMExtractionStrategy(
+        LLMConfig("openai/x", temperature=0.3, max_tokens=500), extra_args={"max_tokens": 900}
+    )
+    assert {**strategy._sampling(), **strategy.extra_args} == {
+        "temperature": 0.3,
+        "max_tokens": 900,
+    }
+    assert LLMExtractionStrategy(LLMConfig("openai/x"))._sampling() == {"temperature": 0.01}
+
+
+def test_pydantic_models_and_json_text_are_schemas() -> None:
+    from pydantic import BaseModel
+
+    class Product(BaseModel):
+        name: str
+        price: str
+
+    by_class = LLMExtractionStrategy(LLMConfig("openai/x"), schema=Product)
+    by_text = LLMExtractionStrategy(LLMConfig("openai/x"), schema=Product.model_json_schema())
+    assert by_class.schema == by_text.schema
+    assert by_class.parse('[{"name": "A", "price": "1"}]') == [{"name": "A", "price": "1"}]
+
+
+def test_show_usage_prints_totals_and_history(capsys) -> None:
+    strategy = LLMExtractionStrategy(LLMConfig("openai/x"))
+    strategy._record_usage(TokenUsage(completion_tokens=5, prompt_tokens=1200, total_tokens=1205))
+    strategy._record_usage(TokenUsage(completion_tokens=7, prompt_tokens=30, total_tokens=37))
+    strategy.show_usage()
+    out = capsys.readouterr().out
+    assert "Total                  1,242" in out
+    assert ["2", "7", "30", "37"] in [line.split() for line in out.splitlines()]

@@ -369,6 +369,8 @@ ENGINE_SETTINGS: dict[str, Any] = {
     "C4_LLM_MAX_RETRIES": 2,
     "C4_LLM_BACKOFF_BASE_DELAY": 2.0,
     "C4_LLM_BACKOFF_MAX_DELAY": 60.0,
+    # distributed crawls (c4scrapy/distributed.py)
+    "C4_REDIS_IDLE_TIMEOUT": 2.0,
 }
 
 _SETTING_RE = re.compile(r"^C4_[A-Z0-9_]+$")

@@ -23,7 +23,7 @@ from c4scrapy.previews import LinkPreviews, link_priority
 from c4scrapy.spiderargs import spider_config
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     from scrapy.http import Response
 
@@ -51,6 +51,11 @@ class SiteSpider(scrapy.Spider):
         # With JOBDIR, spider.state survives a pause, so a resumed crawl keeps its count.
         state = getattr(self, "state", None)
         self.seen: set[str] = state.setdefault("c4_seen", set()) if state is not None else set()
+        # A frontier shared by several processes (c4scrapy.distributed) keeps the count.
+        scheduler = getattr(self.crawler.engine, "scheduler", None)
+        self.shared_admit: Callable[[str, int | None], bool] | None = getattr(
+            scheduler, "admit", None
+        )
         if self._admit(self.url):
             yield scrapy.Request(self.url, callback=self.parse)
 
@@ -74,7 +79,12 @@ class SiteSpider(scrapy.Spider):
     def _admit(self, url: str) -> bool:
         """Count each unique URL once, so that ``max_pages`` means pages (and items)."""
         key = canonicalize_url(url)
-        if key in self.seen or (self.max_pages is not None and len(self.seen) >= self.max_pages):
+        if key in self.seen:
+            return False
+        if self.shared_admit is not None:
+            self.seen.add(key)  # decided once per worker, here or by another worker
+            return self.shared_admit(key, self.max_pages)
+        if self.max_pages is not None and len(self.seen) >= self.max_pages:
             return False
         self.seen.add(key)
         return True

@@ -290,12 +290,11 @@ class LinkPreviews:
         selected, skipped = select_links(page.links, preview)
         for link, reason in skipped:
             _set_result(link, HeadResult(SKIPPED, error=reason))
-        page_is_private = await self._is_private(host_of(page.redirected_url or page.url))
-        guard = not (self.allow_private or page_is_private)
+        guard = await self.guards(page.redirected_url or page.url)
         semaphore = asyncio.Semaphore(preview.concurrency)
 
         async def one(link: dict[str, Any]) -> None:
-            if guard and await self._is_private(host_of(link["href"])):
+            if guard and await self.is_private(host_of(link["href"])):
                 result = HeadResult(SKIPPED, error="private_address")
             else:
                 result = await self._head(link["href"], preview.timeout, semaphore)
@@ -421,11 +420,7 @@ class LinkPreviews:
             target = normalize_url(location.decode("latin-1"), response.url)
             if target is None:
                 return HeadResult(HTTP_ERROR, error=f"HTTP {response.status} to a non-web URL")
-            if (
-                not self.allow_private
-                and not await self._is_private(host_of(url))
-                and await self._is_private(host_of(target))
-            ):
+            if await self.guards(url) and await self.is_private(host_of(target)):
                 return HeadResult(SKIPPED, error="private_address")
             url = target
         return HeadResult(HTTP_ERROR, error=f"more than {self.max_redirects} redirects")
@@ -465,7 +460,12 @@ class LinkPreviews:
 
     # -- SSRF guard ----------------------------------------------------------------------
 
-    async def _is_private(self, host: str) -> bool:
+    async def guards(self, url: str) -> bool:
+        """Whether links found on (or redirects from) ``url`` must not reach private
+        addresses: true for a public ``url`` unless ``C4_PREVIEW_ALLOW_PRIVATE``."""
+        return not self.allow_private and not await self.is_private(host_of(url))
+
+    async def is_private(self, host: str) -> bool:
         """True if ``host`` is, or resolves to, a loopback/private/link-local address."""
         if not host:
             return False

@@ -1,0 +1,350 @@
+"""Link previews without a crawl: head parsing, link selection, scores, the SSRF guard."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy.utils.defer import deferred_f_from_coro_f
+from scrapy.utils.test import get_crawler
+
+from c4scrapy.config import CrawlerRunConfig, LinkPreviewConfig
+from c4scrapy.extract.head import head_end, parse_head
+from c4scrapy.items import PageItem
+from c4scrapy.previews import (
+    BELOW_THRESHOLD,
+    SKIPPED,
+    VALID,
+    LinkPreviews,
+    apply_scores,
+    link_priority,
+    select_links,
+)
+
+URL = "https://docs.example.org/guide/index.html"
+
+RICH_HEAD = b"""<!DOCTYPE html>
+<html lang="en-GB"><head>
+<meta charset="UTF-8">
+<title>
+  Event   Loop
+</title>
+<meta name="Description" content=" Run tasks on the loop. ">
+<meta name="description" content="second description is ignored">
+<meta property="og:title" content="Widgets and the event loop">
+<meta property="og:image" content="/img/a.png">
+<meta name="twitter:card" content="summary">
+<meta http-equiv="refresh" content="30">
+<link rel="canonical" href="/guide/loop.html#top">
+<link rel="alternate" hreflang="de" href="https://docs.example.de/loop">
+<link rel="next prefetch" href="tasks.html" title="Tasks">
+<link rel="stylesheet" href="/s.css" type="text/css">
+<script type="application/ld+json">{"@type": "TechArticle", "headline": "Event loop"}</script>
+<script type="application/ld+json"><!-- {"@type": "Person", "name": "Ada"} --></script>
+<script type="application/ld+json">{not json</script>
+</head>
+<body><meta name="late" content="not in the head"><p>Body text</p></body></html>"""
+
+
+def test_parse_head_records_what_crawl4ai_records_and_the_language():
+    head = parse_head(RICH_HEAD, URL, "text/html")
+    assert head["title"] == "Event Loop"
+    assert head["charset"] == "utf-8"
+    assert head["lang"] == "en-GB"  # Crawl4AI's lang is always missing
+    assert head["meta"] == {
+        "description": "Run tasks on the loop.",
+        "og:title": "Widgets and the event loop",
+        "og:image": "/img/a.png",
+        "twitter:card": "summary",
+        "refresh": "30",
+    }
+    links = head["link"]
+    assert links["canonical"] == [{"href": "https://docs.example.org/guide/loop.html#top"}]
+    assert links["alternate"] == [{"href": "https://docs.example.de/loop", "hreflang": "de"}]
+    assert (
+        links["next"]
+        == links["prefetch"]
+        == [{"href": "https://docs.example.org/guide/tasks.html", "title": "Tasks"}]
+    )
+    assert links["stylesheet"][0]["type"] == "text/css"
+    assert head["jsonld"] == [
+        {"@type": "TechArticle", "headline": "Event loop"},
+        {"@type": "Person", "name": "Ada"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "title", "charset"),
+    [
+        # truncated after </head>: what a preview reads
+        (b"<html><head><title>Cut</title></head><body><p>unfini", None, "Cut", None),
+        # no </head>: the head ends where the body starts
+        (b"<html><title>No close</title><body><title>late</title>", None, "No close", None),
+        # no head at all
+        (b"<html><body><p>Just a body</p></body></html>", None, None, None),
+        (b"", None, None, None),
+        # charset from the Content-Type header, from http-equiv, and a BOM
+        (
+            "<title>Caf\xe9</title>".encode("latin-1"),
+            "text/html; charset=latin-1",
+            "Caf\xe9",
+            None,
+        ),
+        (
+            (
+                b'<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-1">'
+                b"<title>Caf\xe9</title>"
+            ),
+            None,
+            "Caf\xe9",
+            "iso-8859-1",
+        ),
+        ("\ufeff<title>Caf\xe9</title>".encode(), None, "Caf\xe9", None),
+    ],
+)
+def test_parse_head_edge_cases(data, content_type, title, charset):
+    head = parse_head(data, URL, content_type)
+    assert head["title"] == title
+    assert head["charset"] == charset
+    assert set(head) == {"title", "charset", "lang", "meta", "link", "jsonld"}
+
+
+@pytest.mark.parametrize(
+    ("data", "end"),
+    [
+        (b"<head><title>x</title></head><body>", 29),
+        (b"<head><title>x</title></HEAD >", 30),
+        (b"<title>x</title><BODY class=a>", 22),
+        (b"<title>x</title><bodyguard>", None),
+        (b"<title>x</title><p>text", None),
+    ],
+)
+def test_head_end(data, end):
+    assert head_end(data) == end
+
+
+def _links(*hrefs: str, external: tuple[str, ...] = ()) -> dict[str, list[dict]]:
+    def link(href: str) -> dict:
+        return {"href": href, "text": "", "title": "", "base_domain": "", "total_score": None}
+
+    return {"internal": [link(h) for h in hrefs], "external": [link(h) for h in external]}
+
+
+@pytest.mark.parametrize(
+    ("config", "selected", "reasons"),
+    [
+        (
+            {},
+            ["https://s.org/docs/a", "https://s.org/login", "https://s.org/api/b"],
+            {"https://o.org/docs/x": "not_included"},
+        ),
+        (
+            {"include_external": True, "max_links": 2},
+            ["https://s.org/docs/a", "https://s.org/login"],
+            {"https://s.org/api/b": "max_links", "https://o.org/docs/x": "max_links"},
+        ),
+        (
+            {"include_external": True, "include_patterns": ["*/docs/*", "*/api/*"]},
+            ["https://s.org/docs/a", "https://s.org/api/b", "https://o.org/docs/x"],
+            {"https://s.org/login": "include_patterns"},
+        ),
+        (
+            {"include_internal": False, "include_external": True},
+            ["https://o.org/docs/x"],
+            {
+                "https://s.org/docs/a": "not_included",
+                "https://s.org/login": "not_included",
+                "https://s.org/api/b": "not_included",
+            },
+        ),
+        (
+            {"exclude_patterns": ["*/login*"], "include_patterns": ["https://s.org/*"]},
+            ["https://s.org/docs/a", "https://s.org/api/b"],
+            {"https://s.org/login": "exclude_patterns", "https://o.org/docs/x": "not_included"},
+        ),
+        (  # patterns are case-sensitive, on every platform
+            {"include_patterns": ["*/DOCS/*"]},
+            [],
+            {
+                "https://s.org/docs/a": "include_patterns",
+                "https://s.org/login": "include_patterns",
+                "https://s.org/api/b": "include_patterns",
+                "https://o.org/docs/x": "not_included",
+            },
+        ),
+    ],
+)
+def test_select_links(config, selected, reasons):
+    links = _links(
+        "https://s.org/docs/a",
+        "https://s.org/login",
+        "https://s.org/api/b",
+        external=("https://o.org/docs/x",),
+    )
+    chosen, skipped = select_links(links, LinkPreviewConfig.from_mapping(config))
+    assert [link["href"] for link in chosen] == selected
+    assert {link["href"]: reason for link, reason in skipped} == reasons
+
+
+def _scored_page() -> PageItem:
+    page = PageItem(url="https://s.org/")
+    heads = {
+        "https://s.org/loop": {"title": "The asyncio event loop"},
+        "https://s.org/tasks": {"title": "asyncio tasks"},
+        "https://s.org/pricing": {"title": "Pricing"},
+    }
+    for href, head in heads.items():
+        page.links["internal"].append(
+            {
+                "href": href,
+                "head_data": head,
+                "head_extraction_status": VALID,
+                "head_extraction_error": None,
+                "intrinsic_score": 5.0,
+                "contextual_score": None,
+                "total_score": None,
+            }
+        )
+    page.links["internal"].append(
+        {
+            "href": "https://s.org/broken",
+            "head_data": None,
+            "head_extraction_status": "timeout",
+            "head_extraction_error": "no complete head within 5 s",
+            "intrinsic_score": 2.0,
+            "contextual_score": None,
+            "total_score": None,
+        }
+    )
+    return page
+
+
+def test_scores_and_threshold_flag():
+    page = _scored_page()
+    apply_scores(page, "asyncio event loop", score_threshold=0.5)
+    by_href = {link["href"]: link for link in page.links["internal"]}
+    loop, tasks, pricing, broken = (
+        by_href[f"https://s.org/{p}"] for p in ("loop", "tasks", "pricing", "broken")
+    )
+    assert (loop["contextual_score"], loop["total_score"]) == (1.0, 6.5)
+    assert (tasks["contextual_score"], tasks["head_extraction_status"]) == (
+        0.3333,
+        BELOW_THRESHOLD,
+    )
+    assert tasks["head_data"] == {"title": "asyncio tasks"}  # kept, only flagged
+    assert (pricing["contextual_score"], pricing["total_score"]) == (0.0, 3.5)
+    assert pricing["head_extraction_status"] == BELOW_THRESHOLD
+    assert (broken["contextual_score"], broken["total_score"]) == (None, 2.0)  # fallback
+    assert broken["head_extraction_status"] == "timeout"
+    ranked = sorted(page.links["internal"], key=link_priority, reverse=True)
+    assert [link["href"] for link in ranked] == [
+        "https://s.org/loop",
+        "https://s.org/broken",  # no evidence against it: intrinsic only
+        "https://s.org/tasks",
+        "https://s.org/pricing",
+    ]
+
+
+@pytest.mark.parametrize("low", [0.0, 0.2, 0.4, 0.6, 0.8])
+def test_raising_the_threshold_never_adds_valid_links(low):
+    def valid_links(threshold: float) -> set[str]:
+        page = _scored_page()
+        apply_scores(page, "asyncio event loop", score_threshold=threshold)
+        return {
+            link["href"]
+            for link in page.links["internal"]
+            if link["head_extraction_status"] == VALID
+        }
+
+    assert valid_links(low + 0.2) <= valid_links(low)
+
+
+class FakeResolver:
+    """DNS answers for the test: names map to address lists; unknown names fail."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str) -> list[str]:
+        self.asked.append(host)
+        if host not in self.answers:
+            raise OSError(f"cannot resolve {host}")
+        return self.answers[host]
+
+
+RESOLVER_ANSWERS = {
+    "public.example": ["93.184.216.34"],
+    "intranet.example": ["10.1.2.3"],
+    "rebind.example": ["93.184.216.34", "127.0.0.1"],
+    "v6.example": ["2606:4700::1111"],
+    "v6-local.example": ["fe80::1"],
+}
+
+
+def _previews(settings: dict | None = None) -> tuple[LinkPreviews, FakeResolver]:
+    crawler = get_crawler(settings_dict=settings or {})
+    resolver = FakeResolver(RESOLVER_ANSWERS)
+    return LinkPreviews(crawler, resolver=resolver), resolver
+
+
+@pytest.mark.parametrize(
+    ("host", "private"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("10.0.0.8", True),
+        ("192.168.1.1", True),
+        ("169.254.169.254", True),  # cloud metadata
+        ("[::1]", True),
+        ("100.64.0.1", True),  # shared address space
+        ("8.8.8.8", False),
+        ("public.example", False),
+        ("intranet.example", True),
+        ("rebind.example", True),  # any private address counts
+        ("v6.example", False),
+        ("v6-local.example", True),
+        ("unknown.example", False),  # the download fails on its own
+    ],
+)
+@deferred_f_from_coro_f
+async def test_private_hosts(host, private):
+    previews, _ = _previews()
+    assert await previews.is_private(host) is private
+
+
+@deferred_f_from_coro_f
+async def test_guard_applies_to_public_pages_only():
+    previews, resolver = _previews()
+    assert await previews.guards("https://public.example/page") is True
+    assert await previews.guards("http://127.0.0.1:8000/") is False  # an intranet crawl
+    assert await previews.guards("http://intranet.example/") is False
+    await previews.guards("http://public.example/other")
+    assert resolver.asked == ["public.example", "intranet.example"]  # one lookup per host
+
+
+@deferred_f_from_coro_f
+async def test_guard_can_be_lifted():
+    previews, _ = _previews({"C4_PREVIEW_ALLOW_PRIVATE": True})
+    assert await previews.guards("https://public.example/page") is False
+
+
+@deferred_f_from_coro_f
+async def test_private_links_of_a_public_page_are_skipped_without_a_request():
+    previews, _ = _previews()
+    page = PageItem(url="https://public.example/")
+    page.links["internal"] = [
+        {"href": href, "text": "", "title": "", "base_domain": "", "total_score": None}
+        for href in ("http://10.0.0.8/admin", "http://intranet.example/", "http://[::1]:8080/")
+    ]
+    page.links["external"] = [
+        {"href": "http://169.254.169.254/latest/meta-data/", "text": "", "title": ""}
+    ]
+    config = LinkPreviewConfig(include_external=True)
+    await previews.preview_page(page, CrawlerRunConfig(link_preview_config=config))
+    for link in page.all_links():
+        assert link["head_extraction_status"] == SKIPPED
+        assert link["head_extraction_error"] == "private_address"
+        assert link["head_data"] is None
+    assert page.c4["previews"]["status"] == {SKIPPED: 4}
+    stats = previews.crawler.stats.get_stats()
+    assert stats["c4/previews/skipped/private_address"] == 4
+    assert "c4/previews/fetched" not in stats

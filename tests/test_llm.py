@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import pickle
 
@@ -10,7 +11,7 @@ import pytest
 from c4scrapy import LLMConfig, LLMExtractionStrategy
 from c4scrapy.config import ConfigError
 from c4scrapy.strategies.chunking import chunk_text, estimate_tokens
-from c4scrapy.strategies.llm import ReplyError, TokenUsage, parse_json_reply
+from c4scrapy.strategies.llm import ReplyError, TokenUsage, _classify, parse_json_reply
 
 PRODUCT = {
     "type": "object",
@@ -252,3 +253,29 @@ def test_show_usage_prints_totals_and_history(capsys) -> None:
     out = capsys.readouterr().out
     assert "Total                  1,242" in out
     assert ["2", "7", "30", "37"] in [line.split() for line in out.splitlines()]
+
+
+def _api_error(cls_name: str, status: int, headers: dict[str, str] | None = None) -> Exception:
+    import httpx
+    import openai
+
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    response = httpx.Response(status, headers=headers or {}, request=request)
+    return getattr(openai, cls_name)("failed", response=response, body=None)
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (
+            lambda: _api_error("RateLimitError", 429, {"Retry-After": "3"}),
+            ("rate_limited", True, 3.0),
+        ),
+        (lambda: _api_error("InternalServerError", 503), ("server_error", True, None)),
+        (lambda: _api_error("AuthenticationError", 401), ("auth_error", False, None)),
+        (lambda: _api_error("BadRequestError", 400), ("provider_error", False, None)),
+        (lambda: asyncio.TimeoutError(), ("timeout", True, None)),
+    ],
+)
+def test_failed_calls_are_classified_for_retries(make, expected) -> None:
+    assert _classify(make()) == expected

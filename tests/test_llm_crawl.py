@@ -1,0 +1,473 @@
+"""LLM extraction end to end: real ``scrapy crawl`` processes, the pipeline, litellm's real
+client and HTTP, against the local OpenAI-compatible server in ``tests/fake_llm.py``.
+
+Two crawls cover everything (each pays litellm's ~2.5 s import once):
+
+1. ``scrapy crawl site -a llm_*=...`` over pages that script the fake model's behaviour
+   (chunked catalogue, 429 then success, 500 on one chunk, malformed/fenced/trailing JSON,
+   wrong schema, cut-off reply, a slow reply within the timeout, one beyond it then a
+   quick one).
+2. The Crawl4AI docs' examples (content selection 4.1, 4.2 and 5; LLM strategies 5 and 9),
+   unchanged except where they create the crawler: ``arun(url, config=config)`` becomes
+   ``Request(url, meta={"c4": config})`` in ``DocsExamplesSpider`` below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from typing import Any
+
+import scrapy
+from pydantic import BaseModel
+
+from c4scrapy import (
+    CacheMode,
+    CrawlerRunConfig,
+    JsonCssExtractionStrategy,
+    LLMConfig,
+    LLMExtractionStrategy,
+)
+from tests.crawling import ROOT, run_crawl
+from tests.fake_llm import FakeLLM
+
+TOKEN = "sk-test-8c1d5e0f"
+PRODUCT_SCHEMA = {
+    "title": "Product",
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "price": {"type": "string"}},
+    "required": ["name", "price"],
+}
+FILLER = "The catalogue lists tools that every workshop needs, in stock and ready to ship today."
+
+
+def _page(title: str, body: str) -> str:
+    return f"<html><head><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
+
+
+def _products(first: int, count: int, directive: str = "") -> str:
+    sections = []
+    for i in range(first, first + count):
+        text = f"{directive} {FILLER}" if directive and i == first else FILLER
+        sections.append(
+            f"<h2>Section {i}</h2><ul><li><b>Widget {i}</b> — ${i}.50</li></ul><p>{text}</p>"
+        )
+    return "".join(sections)
+
+
+SCRIPTED_PAGES = {
+    "catalogue.html": _products(0, 24),
+    "partial.html": _products(100, 4) + _products(200, 4, "FAKE-LLM:500") + _products(300, 4),
+    "ratelimit.html": _products(1, 1, "FAKE-LLM:429-once"),
+    "malformed.html": _products(2, 1, "FAKE-LLM:malformed"),
+    "fenced.html": _products(3, 1, "FAKE-LLM:fenced"),
+    "trailing.html": _products(4, 1, "FAKE-LLM:trailing"),
+    "wrong.html": _products(5, 1, "FAKE-LLM:wrong-schema"),
+    "cutoff.html": _products(6, 1, "FAKE-LLM:empty"),
+    "slow.html": _products(7, 1, "FAKE-LLM:slow=1"),
+    "tooslow.html": _products(8, 1, "FAKE-LLM:slow-once=7"),
+}
+
+
+def _names(item: dict[str, Any]) -> list[str]:
+    return [product["name"] for product in json.loads(item["extracted_content"])]
+
+
+def test_llm_pipeline_chunks_retries_and_reports_errors(site_server, tmp_path) -> None:
+    site = tmp_path / "site"
+    links = "".join(f'<p><a href="/{name}">{name}</a></p>' for name in SCRIPTED_PAGES)
+    (site / "index.html").write_text(_page("Shop", links))
+    for name, body in SCRIPTED_PAGES.items():
+        (site / name).write_text(_page(name, body))
+    schema_file = tmp_path / "product.json"
+    schema_file.write_text(json.dumps(PRODUCT_SCHEMA))
+    instruction = "Extract every product with its name and price."
+    with FakeLLM(token=TOKEN, delay=0.2) as fake:
+        run = run_crawl(
+            tmp_path,
+            args={
+                "url": site_server.url,
+                "llm_provider": "openai/products",
+                "llm_base_url": fake.url,
+                "llm_api_token": "env:FAKE_LLM_KEY",
+                "llm_instruction": instruction,
+                "llm_schema": str(schema_file),
+                "llm_chunk_token_threshold": 120,
+                "llm_overlap_rate": 0.1,
+                "llm_temperature": 0.2,
+            },
+            settings={
+                "C4_LLM_CONCURRENCY": 3,
+                "C4_LLM_TIMEOUT": 5,
+                "C4_LLM_MAX_RETRIES": 1,
+                "C4_LLM_BACKOFF_BASE_DELAY": 0.05,
+            },
+            env={"FAKE_LLM_KEY": TOKEN},
+        )
+    assert fake.problems == []
+    pages = {item["url"].rsplit("/", 1)[-1]: item for item in run.items}
+    assert len(pages) == len(SCRIPTED_PAGES) + 1
+    assert all(item["success"] for item in run.items)
+    assert "c4scrapy LLM extraction: openai/products (litellm 1." in run.log
+
+    # Chunking: as many chunks as the strategy makes of the page's markdown, every one
+    # within the threshold, newlines kept, and all 24 products merged once, in order.
+    strategy = LLMExtractionStrategy(
+        LLMConfig("openai/products"), chunk_token_threshold=120, overlap_rate=0.1
+    )
+    catalogue = pages["catalogue.html"]
+    expected_chunks = strategy.chunks(catalogue["markdown"])
+    report = catalogue["c4"]["llm"]
+    assert report["chunks"] == len(expected_chunks) >= 5
+    assert report["failed_chunks"] == 0
+    assert report["complete"] is True
+    assert _names(catalogue) == [f"Widget {i}" for i in range(24)]
+    catalogue_calls = fake.calls_for(catalogue["url"])
+    assert {call.content for call in catalogue_calls} == set(expected_chunks)
+    for call in catalogue_calls:
+        assert "\n\n* **Widget" in call.content
+        assert f"<user_request>\n{instruction}\n</user_request>" in call.prompt
+        assert '"required": [\n    "name",\n    "price"\n  ]' in call.prompt
+        assert call.params["temperature"] == 0.2
+
+    # Usage: per page, the sum of what the server reported for the answers the crawl got
+    # (not the ones it stopped waiting for after C4_LLM_TIMEOUT).
+    def received(call: Any) -> bool:
+        return call.status == 200 and call.finished - call.started < 5
+
+    for item in run.items:
+        answered = [c for c in fake.calls_for(item["url"]) if received(c)]
+        usage = item["c4"]["llm"]["usage"]
+        assert usage["prompt"] == sum(c.usage["prompt_tokens"] for c in answered)
+        assert usage["completion"] == sum(c.usage["completion_tokens"] for c in answered)
+        assert usage["total"] == usage["prompt"] + usage["completion"]
+    answered = [c for c in fake.calls if received(c)]
+    assert run.stats["c4/llm/tokens/total"] == sum(c.usage["total_tokens"] for c in answered)
+    assert run.stats["c4/llm/requests"] == len(fake.calls)
+    assert run.stats["c4/llm/pages"] == len(pages)
+
+    # One chunk of three fails with 500 (retried once): the page says so, the rest is data.
+    partial = pages["partial.html"]["c4"]["llm"]
+    assert partial["failed_chunks"] == 1
+    assert partial["complete"] is False
+    assert [e["reason"] for e in partial["errors"]] == ["server_error"]
+    assert partial["requests"] >= partial["chunks"] + 1  # the failing chunk was retried
+    names = _names(pages["partial.html"])
+    assert "Widget 100" in names
+    assert "Widget 300" in names
+    assert "Widget 201" not in names
+    assert run.stats["c4/llm/pages/partial"] == 1
+
+    # 429 once, then the answer; a timeout, then the answer; fenced and trailing JSON
+    # recovered; a slow answer within the timeout.
+    assert pages["ratelimit.html"]["c4"]["llm"]["retries"] >= 1
+    assert pages["tooslow.html"]["c4"]["llm"]["retries"] >= 1
+    for name, product in [
+        ("ratelimit.html", 1),
+        ("fenced.html", 3),
+        ("trailing.html", 4),
+        ("slow.html", 7),
+        ("tooslow.html", 8),
+    ]:
+        assert _names(pages[name]) == [f"Widget {product}"], name
+        assert pages[name]["c4"]["llm"]["errors"] == [], name
+
+    # Errors are errors, not data.
+    for name, reason in [
+        ("malformed.html", "invalid_json"),
+        ("wrong.html", "schema_mismatch"),
+        ("cutoff.html", "max_tokens"),
+    ]:
+        item = pages[name]
+        assert item["extracted_content"] is None, name
+        assert [e["reason"] for e in item["c4"]["llm"]["errors"]] == [reason], name
+        assert run.stats[f"c4/llm/errors/{reason}"] == 1
+    assert run.stats["c4/llm/pages/failed"] == 3
+
+    # The crawl-wide limit holds, calls overlap, and the token never leaks.
+    assert 2 <= fake.max_in_flight <= 3
+    assert run.stats["c4/llm/max_concurrent"] <= 3
+    assert TOKEN not in run.log
+    assert TOKEN not in json.dumps(run.items)
+
+
+# -- the Crawl4AI docs' examples ------------------------------------------------------------------
+
+
+class ArticleData(BaseModel):
+    headline: str
+    summary: str
+
+
+class Product(BaseModel):
+    name: str
+    price: str
+
+
+class Entity(BaseModel):
+    name: str
+    description: str
+
+
+class Relationship(BaseModel):
+    entity1: Entity
+    entity2: Entity
+    description: str
+    relation_type: str
+
+
+class KnowledgeGraph(BaseModel):
+    entities: list[Entity]
+    relationships: list[Relationship]
+
+
+def docs_example_configs(llm_url: str) -> dict[str, CrawlerRunConfig]:
+    """The docs' configs, verbatim but for the provider (the local fake) and the token."""
+    # Content selection, 4.1 Pattern-Based with JsonCssExtractionStrategy
+    schema = {
+        "name": "News Items",
+        "baseSelector": "tr.athing",
+        "fields": [
+            {"name": "title", "selector": "span.titleline a", "type": "text"},
+            {
+                "name": "link",
+                "selector": "span.titleline a",
+                "type": "attribute",
+                "attribute": "href",
+            },
+        ],
+    }
+    hn_config = CrawlerRunConfig(
+        excluded_tags=["form", "header"],
+        exclude_domains=["adsite.com"],
+        css_selector="table.itemlist",
+        cache_mode=CacheMode.BYPASS,
+        extraction_strategy=JsonCssExtractionStrategy(schema),
+    )
+    # Content selection, 4.2 LLM-Based Extraction
+    llm_strategy = LLMExtractionStrategy(
+        llm_config=LLMConfig(
+            provider="openai/article", api_token=os.getenv("FAKE_LLM_KEY"), base_url=llm_url
+        ),
+        schema=ArticleData.model_json_schema(),
+        extraction_type="schema",
+        instruction="Extract 'headline' and a short 'summary' from the content.",
+    )
+    article_config = CrawlerRunConfig(
+        exclude_external_links=True,
+        word_count_threshold=20,
+        extraction_strategy=llm_strategy,
+    )
+    # Content selection, 5. Comprehensive Example
+    blocks_schema = {
+        "name": "ArticleBlock",
+        "baseSelector": "div.article-block",
+        "fields": [
+            {"name": "headline", "selector": "h2", "type": "text"},
+            {"name": "summary", "selector": ".summary", "type": "text"},
+            {
+                "name": "metadata",
+                "type": "nested",
+                "fields": [
+                    {"name": "author", "selector": ".author", "type": "text"},
+                    {"name": "date", "selector": ".date", "type": "text"},
+                ],
+            },
+        ],
+    }
+    blocks_config = CrawlerRunConfig(
+        css_selector="#main-content",
+        word_count_threshold=10,
+        excluded_tags=["nav", "footer"],
+        exclude_external_links=True,
+        exclude_domains=["somebadsite.com"],
+        exclude_external_images=True,
+        extraction_strategy=JsonCssExtractionStrategy(blocks_schema),
+        cache_mode=CacheMode.BYPASS,
+    )
+    # LLM strategies, 5. Putting It in CrawlerRunConfig
+    products_strategy = LLMExtractionStrategy(
+        llm_config=LLMConfig(
+            provider="openai/products", api_token="env:FAKE_LLM_KEY", base_url=llm_url
+        ),
+        schema=json.dumps(Product.model_json_schema()),  # the docs' Product.schema_json()
+        extraction_type="schema",
+        instruction="Extract all product objects with 'name' and 'price' from the content.",
+        chunk_token_threshold=1000,
+        overlap_rate=0.0,
+        apply_chunking=True,
+        input_format="markdown",
+        extra_args={"temperature": 0.0, "max_tokens": 800},
+    )
+    products_config = CrawlerRunConfig(
+        extraction_strategy=products_strategy, cache_mode=CacheMode.BYPASS
+    )
+    # LLM strategies, 9. Example: Building a Knowledge Graph
+    kg_strategy = LLMExtractionStrategy(
+        llm_config=LLMConfig(provider="openai/kg", api_token="env:FAKE_LLM_KEY", base_url=llm_url),
+        schema=KnowledgeGraph.model_json_schema(),
+        extraction_type="schema",
+        instruction="Extract entities and relationships from the content. Return valid JSON.",
+        chunk_token_threshold=1400,
+        apply_chunking=True,
+        input_format="html",
+        extra_args={"temperature": 0.1, "max_tokens": 1500},
+    )
+    kg_config = CrawlerRunConfig(extraction_strategy=kg_strategy, cache_mode=CacheMode.BYPASS)
+    return {
+        "hn.html": hn_config,
+        "article.html": article_config,
+        "blocks.html": blocks_config,
+        "products.html": products_config,
+        "kg.html": kg_config,
+    }
+
+
+class DocsExamplesSpider(scrapy.Spider):
+    """``scrapy crawl c4_docs_examples -a base=URL -a llm_url=URL`` (run by the test)."""
+
+    name = "c4_docs_examples"
+
+    def __init__(self, base: str, llm_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.base = base
+        self.configs = docs_example_configs(llm_url)
+
+    async def start(self):
+        for page, config in self.configs.items():
+            yield scrapy.Request(self.base + page, meta={"c4": config}, callback=self.parse)
+
+    def parse(self, response):
+        return []
+
+    def closed(self, reason: str) -> None:
+        kg = self.configs["kg.html"].extraction_strategy
+        kg.show_usage()
+        self.logger.info("knowledge graph usage: %s", json.dumps(kg.total_usage.as_dict()))
+
+
+DOCS_PAGES = {
+    "hn.html": """<html><body><header><form><input name="q"></form></header>
+<table class="itemlist">
+<tr class="athing"><td><span class="titleline"><a href="https://example.org/a">Show HN: a
+ <i>tiny</i> crawler</a></span></td></tr><tr><td class="subtext">10 points</td></tr>
+<tr class="athing"><td><span class="titleline"><a href="/item?id=2">Ask HN: scraping?</a>
+</span></td></tr><tr><td class="subtext">4 points</td></tr>
+</table>
+<table class="sidebar"><tr class="athing"><td><span class="titleline"><a href="/ad">Ad</a>
+</span></td></tr></table></body></html>""",
+    "article.html": _page(
+        "Crawlers learn to read",
+        "<p>Scrapy crawls the web politely while c4scrapy turns every page into clean markdown "
+        "and structured data for language models. It keeps links, media and tables too, as "
+        "<a href='https://other.example/x'>elsewhere</a> explains.</p><p>Short line.</p>",
+    ),
+    "blocks.html": """<html><body><nav><a href="/">home</a></nav>
+<div id="main-content">
+ <div class="article-block"><h2>First story</h2><p class="summary">What happened first.</p>
+  <span class="author">Ada</span> <span class="date">2024-05-01</span></div>
+ <div class="article-block"><h2>Second story</h2><p class="summary">And then this.</p>
+  <span class="author">Grace</span></div>
+</div>
+<aside><div class="article-block"><h2>Sponsored</h2></div></aside>
+<footer>(c) news</footer></body></html>""",
+    "products.html": _page("Products", _products(40, 3)),
+    "kg.html": _page(
+        "History of computing",
+        "<p>Ada Lovelace worked with Charles Babbage. Charles Babbage designed the "
+        "Analytical Engine.</p><p>Alan Turing inspired John Von Neumann.</p>",
+    ),
+}
+
+
+def test_docs_examples_run_in_a_scrapy_crawl(site_server, tmp_path) -> None:
+    for name, html in DOCS_PAGES.items():
+        (tmp_path / "site" / name).write_text(html)
+    with FakeLLM(token=TOKEN) as fake:
+        run = run_crawl(
+            tmp_path,
+            spider="c4_docs_examples",
+            args={"base": site_server.url, "llm_url": fake.url},
+            settings={"SPIDER_MODULES": "tests.test_llm_crawl"},
+            env={"FAKE_LLM_KEY": TOKEN},
+        )
+    assert fake.problems == []
+    items = {item["url"].rsplit("/", 1)[-1]: item for item in run.items}
+    assert set(items) == set(DOCS_PAGES)
+    data = {name: json.loads(item["extracted_content"]) for name, item in items.items()}
+
+    assert data["hn.html"] == [
+        {"title": "Show HN: a tiny crawler", "link": "https://example.org/a"},
+        {"title": "Ask HN: scraping?", "link": "/item?id=2"},
+    ]  # the sidebar's row is outside css_selector
+    assert data["blocks.html"] == [
+        {
+            "headline": "First story",
+            "summary": "What happened first.",
+            "metadata": {"author": "Ada", "date": "2024-05-01"},
+        },
+        {"headline": "Second story", "summary": "And then this.", "metadata": {"author": "Grace"}},
+    ]
+    assert data["article.html"] == [
+        {
+            "headline": "Crawlers learn to read",
+            "summary": "Scrapy crawls the web politely while c4scrapy turns every page into "
+            "clean markdown and structured data for language models.",
+        }
+    ]
+    assert data["products.html"] == [
+        {"name": f"Widget {i}", "price": f"${i}.50"} for i in range(40, 43)
+    ]
+    (graph,) = data["kg.html"]
+    assert [e["name"] for e in graph["entities"]] == [
+        "Ada Lovelace",
+        "Charles Babbage",
+        "Analytical Engine",
+        "Alan Turing",
+        "John Von Neumann",
+    ]
+    assert [r["relation_type"] for r in graph["relationships"]] == [
+        "worked_with",
+        "designed_the",
+        "inspired",
+    ]
+
+    (products_call,) = fake.calls_for(items["products.html"]["url"])
+    assert products_call.params["temperature"] == 0.0
+    assert products_call.params["max_tokens"] == 800
+    (kg_call,) = fake.calls_for(items["kg.html"]["url"])
+    assert "<p>Ada Lovelace worked with Charles Babbage." in kg_call.content  # input_format html
+    assert kg_call.params["max_tokens"] == 1500
+    article_call = fake.calls_for(items["article.html"]["url"])[0]
+    assert "Short line." not in article_call.content  # word_count_threshold=20
+    assert "elsewhere" in article_call.content  # exclude_external_links: text kept
+    assert "other.example" not in article_call.content
+    assert f'knowledge graph usage: {{"prompt": {kg_call.usage["prompt_tokens"]}' in run.log
+    assert run.stats["c4/llm/pages"] == 3
+    assert run.stats["c4/schema/News Items/items"] == 2
+
+
+def test_docs_example_requests_survive_jobdir_pickling(monkeypatch) -> None:
+    monkeypatch.setenv("FAKE_LLM_KEY", TOKEN)
+    spider = DocsExamplesSpider(base="http://127.0.0.1:1/", llm_url="http://127.0.0.1:2/v1")
+    for page, config in spider.configs.items():
+        request = scrapy.Request(spider.base + page, meta={"c4": config}, callback=spider.parse)
+        restored = pickle.loads(pickle.dumps(request.to_dict(spider=spider)))
+        strategy = restored["meta"]["c4"].extraction_strategy
+        assert type(strategy) is type(config.extraction_strategy)
+
+
+def test_litellm_is_not_imported_until_an_llm_strategy_runs() -> None:
+    code = (
+        "import sys, c4scrapy, c4scrapy.pipelines, c4scrapy.strategies.llm, spiders.site;"
+        "from c4scrapy.spiderargs import spider_config;"
+        "spider_config({'llm_provider': 'openai/x', 'llm_instruction': 'x'});"
+        "print('litellm' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"

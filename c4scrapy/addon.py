@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
+    from typing_extensions import Self
 
 #: Components and their orders; user entries for the same class are never overridden.
 DOWNLOADER_MIDDLEWARES = {"c4scrapy.middlewares.C4DownloaderMiddleware": 40}
@@ -27,6 +29,13 @@ class Addon:
     failed PageItems. Item pipelines run at 100-120, before typical user pipelines.
     """
 
+    def __init__(self, crawler: Crawler | None = None) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
     def update_settings(self, settings: BaseSettings) -> None:
         for name, components in (
             ("DOWNLOADER_MIDDLEWARES", DOWNLOADER_MIDDLEWARES),
@@ -38,3 +47,7 @@ class Addon:
             for path, order in components.items():
                 if path not in current:
                     current[path] = order
+        from c4scrapy.browser import browser_wanted, configure_browser
+
+        if browser_wanted(settings, getattr(self.crawler, "spider", None)):
+            configure_browser(settings)

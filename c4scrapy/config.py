@@ -28,6 +28,10 @@ SOCIAL_MEDIA_DOMAINS: tuple[str, ...] = (
 )
 
 
+#: Playwright's navigation events, for ``wait_until``.
+WAIT_UNTIL = ("commit", "domcontentloaded", "load", "networkidle")
+
+
 class ConfigError(ValueError):
     """A configuration value is unknown or invalid; the message names the key."""
 
@@ -176,7 +180,9 @@ class CrawlerRunConfig(_Config):
     extraction_strategy: Any = None
     # browser (scrapy-playwright)
     browser: bool = False
+    wait_until: str = "domcontentloaded"
     wait_for: str | None = None
+    wait_for_timeout: int | None = None
     wait_for_images: bool = False
     page_timeout: int = 60000
     screenshot: bool = False
@@ -192,6 +198,13 @@ class CrawlerRunConfig(_Config):
         _freeze_lists(self)
         _check(self.word_count_threshold >= 0, "word_count_threshold", "must be >= 0")
         _check(self.page_timeout > 0, "page_timeout", "must be > 0 (milliseconds)")
+        _check(
+            self.wait_until in WAIT_UNTIL,
+            "wait_until",
+            f"must be one of {', '.join(WAIT_UNTIL)}, got {self.wait_until!r}",
+        )
+        if self.wait_for_timeout is not None:
+            _check(self.wait_for_timeout > 0, "wait_for_timeout", "must be > 0 (milliseconds)")
         _check(
             self.image_description_max_words >= 0, "image_description_max_words", "must be >= 0"
         )
@@ -371,6 +384,11 @@ ENGINE_SETTINGS: dict[str, Any] = {
     "C4_LLM_BACKOFF_MAX_DELAY": 60.0,
     # distributed crawls (c4scrapy/distributed.py)
     "C4_REDIS_IDLE_TIMEOUT": 2.0,
+    # browser pages (c4scrapy/browser.py)
+    "C4_BROWSER_ENABLED": False,
+    "C4_BROWSER_EXECUTABLE": None,
+    "C4_BROWSER_CAPTURES_DIR": None,
+    "C4_BROWSER_BLOCK_RESOURCES": [],
 }
 
 _SETTING_RE = re.compile(r"^C4_[A-Z0-9_]+$")

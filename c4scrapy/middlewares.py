@@ -229,6 +229,10 @@ class C4SpiderMiddleware:
             for k, v in response.headers.items()
         }
         page.attach_source(response.selector.root, config, response.url)
+        if config.browser or "playwright" in response.flags:
+            from c4scrapy.browser import collect_captures
+
+            collect_captures(self.runtime, response, page, config)
 
     def _failed_page(self, request: Request, failure: Exception) -> PageItem:
         url = request.meta.get("redirect_urls", [request.url])[0]

@@ -117,7 +117,8 @@ def element_text(element: Any) -> str:
     """The text of an element as a reader sees it: words kept apart, whitespace collapsed.
 
     ``<h2>Widget <b>Pro</b></h2>`` gives ``"Widget Pro"``, ``<li>a</li><li>b</li>`` gives
-    ``"a b"``; text inside ``script``/``style``/``template``/``noscript`` is skipped.
+    ``"a b"``; text inside ``script``/``style``/``template``/``noscript`` descendants is
+    skipped (a selected ``<script>`` itself gives its text: JSON-LD, for instance).
     """
     if isinstance(element, str):
         return " ".join(element.split())
@@ -129,7 +130,7 @@ def element_text(element: Any) -> str:
         is_element = isinstance(tag, str)
         if opening:
             stack.append((node, False))
-            if not is_element or tag in _NO_TEXT_TAGS:
+            if not is_element or (tag in _NO_TEXT_TAGS and node is not element):
                 continue
             if tag in _BLOCK_TAGS:
                 parts.append(" ")

@@ -200,7 +200,13 @@ class LLMExtractionPipeline:
             return item
         self._used = True
         text, used_format, note = _llm_input(item, strategy.input_format)
-        result = await strategy.arun_page(item.source.url, text, client=self.client)
+        try:
+            result = await strategy.arun_page(item.source.url, text, client=self.client)
+        except Exception as exc:  # a bug or a broken install never drops the page
+            logger.exception("LLM extraction of %s failed", item.source.url)
+            item.c4["llm"] = {"error": f"{type(exc).__name__}: {exc}", "complete": False}
+            self.runtime.inc({"llm/pages/failed": 1, "llm/errors/internal_error": 1})
+            return item
         if result.chunks and result.failed_chunks == result.chunks:
             item.extracted_content = None  # nothing came back: no data, not an empty list
         else:

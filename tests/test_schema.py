@@ -415,3 +415,43 @@ def test_bad_schema_stops_the_crawl_at_start_up(site_server, tmp_path) -> None:
     run = run_crawl(tmp_path, args={"url": site_server.url, "schema": str(schema)})
     assert run.items == []
     assert "fields[0] ('price'): selector: invalid CSS selector 'span..price'" in run.log
+
+
+def test_pipeline_counts_and_warns_once_when_the_base_selector_keeps_missing(caplog) -> None:
+    from scrapy.utils.test import get_crawler
+
+    from c4scrapy import extract_page
+    from c4scrapy.pipelines import EMPTY_PAGES_WARNING, SchemaExtractionPipeline
+
+    crawler = get_crawler(settings_dict={})
+    crawler.stats.open_spider()
+    pipeline = SchemaExtractionPipeline.from_crawler(crawler)
+    config = CrawlerRunConfig(
+        extraction_strategy={
+            "name": "Cards",
+            "baseSelector": "div.card",
+            "fields": [
+                {"name": "t", "selector": "h3", "type": "text"},
+                {"name": "missing", "selector": ".nope", "type": "text"},
+            ],
+        },
+    )
+    pages = ['<div class="card"><h3>x</h3></div>'] + ["<p>no cards</p>"] * (
+        EMPTY_PAGES_WARNING + 2
+    )
+    for i, html in enumerate(pages):
+        item = extract_page(html, f"https://a.example/{i}", config)
+        item.attach_source(parse_html(html, item.url), config, item.url)
+        pipeline.process_item(item)
+    assert json.loads(item.extracted_content) == []
+    stats = crawler.stats.get_stats()
+    assert stats["c4/schema/Cards/pages"] == len(pages)
+    assert stats["c4/schema/Cards/items"] == 1
+    assert stats["c4/schema/Cards/empty_fields"] == 1
+    assert stats["c4/schema/Cards/empty_pages"] == len(pages) - 1
+    warnings = [r for r in caplog.records if "matched nothing" in r.getMessage()]
+    assert len(warnings) == 1
+    failed = extract_page("<div class='card'>x</div>", "https://a.example/f", config)
+    failed.success = False
+    failed.attach_source(parse_html("<div class='card'>x</div>", failed.url), config, failed.url)
+    assert pipeline.process_item(failed).extracted_content is None

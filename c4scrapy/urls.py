@@ -31,6 +31,8 @@ _WEB_SCHEMES = frozenset({"http", "https"})
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _UNSAFE_RE = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
 _STRIP_CHARS = "\t\n\r"
+#: Code points a browser refuses in a host (the WHATWG "forbidden domain code points").
+_FORBIDDEN_HOST_RE = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _tld = tldextract.TLDExtract(suffix_list_urls=(), include_psl_private_domains=True, cache_dir=None)
@@ -60,6 +62,8 @@ def _normalize(href: str, base: str, keep_fragment: bool) -> tuple[str, str] | N
     scheme = url_scheme(href)
     if scheme and scheme not in _WEB_SCHEMES:
         return None
+    if href.startswith("//") and href[2:3] in ("", "/", "?", "#"):
+        return None  # "//" has no host; urljoin would quietly return the base
     try:
         url = href if scheme else urljoin(base, href)
         if _UNSAFE_RE.search(url) or not url.isascii():
@@ -72,6 +76,8 @@ def _normalize(href: str, base: str, keep_fragment: bool) -> tuple[str, str] | N
     host = parts.hostname
     if scheme not in _WEB_SCHEMES or not host:
         return None
+    if ":" not in host and _FORBIDDEN_HOST_RE.search(host):
+        return None  # "http://exa mple.com", "http://a%20b.com": a browser refuses them too
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
@@ -82,8 +88,24 @@ def _normalize(href: str, base: str, keep_fragment: bool) -> tuple[str, str] | N
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode([(k, v) for k, v in pairs if k.lower() not in TRACKING_PARAMS])
     path = parts.path or "/"
+    if "/." in path:
+        path = _remove_dot_segments(path)  # urljoin did it for relative hrefs only
     fragment = parts.fragment if keep_fragment else ""
     return urlunsplit((scheme, netloc, path, query, fragment)), host
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4 for an absolute path: ``/a/./b/../c`` -> ``/a/c``."""
+    segments = path.split("/")[1:]
+    out: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    joined = "/".join(out)
+    return f"/{joined}/" if joined and segments[-1] in (".", "..") else f"/{joined}"
 
 
 class UrlResolver:
@@ -138,7 +160,7 @@ class UrlResolver:
                 if 0 <= at < cut:
                     cut = at
             netloc = rest[scheme_end:cut]
-            if not netloc or any(c in netloc for c in "@[:") or netloc != netloc.lower():
+            if not netloc or any(c in netloc for c in "@[:%") or netloc != netloc.lower():
                 return None
             path_query = rest[cut:]
             if path_query.startswith("?") or not path_query:

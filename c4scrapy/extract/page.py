@@ -7,18 +7,29 @@ Scopes (the README's selection matrix):
 - ``target_elements`` scopes only cleaned_html and markdown (searched inside the
   ``css_selector`` matches when both are set).
 - ``excluded_tags`` / ``excluded_selector`` remove their elements from every output.
+
+A document that is not an HTML page gives ``success=False`` and an ``error_message``
+saying what it is: ``empty document`` (no elements and no text), ``not an HTML document:
+binary data`` (a PNG, PDF, ZIP... served as text/html: by a signature, or by the WHATWG
+sniffing rule's binary control characters in its first 1445 characters of text) or
+``not an HTML document: JSON``. Only the start of the text is looked at, so this costs
+nothing on real pages.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+import charset_normalizer
 import parsel
+from lxml.etree import Element as _ELEMENT
 from lxml.html import HtmlElement
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from c4scrapy.config import CrawlerRunConfig
 from c4scrapy.extract.content import build_content
@@ -36,13 +47,44 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _DEFAULT_CONFIG: CrawlerRunConfig | None = None
+#: The WHATWG MIME sniffing "binary data bytes": never in text (tab, LF, FF, CR and ESC are).
+_BINARY_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
+_SNIFF_CHARS = 1445
+#: Leading text of binary formats once decoded (leading U+FFFD/latin-1 bytes stripped).
+_SIGNATURES = (
+    ("%PDF-", "PDF"),
+    ("PNG\n", "PNG image"),
+    ("PNG\r", "PNG image"),
+    ("GIF8", "GIF image"),
+    ("PK\x03\x04", "ZIP archive"),
+    ("RIFF", "RIFF (WebP, WAV, AVI)"),
+)
+_SHELL_TAGS = frozenset({"html", "head", "body"})
 
 
 def parse_html(html: str | bytes, url: str, content_type: str | None = None) -> HtmlElement:
-    """Parse like Scrapy's ``response.selector`` does (parsel, lxml, huge trees allowed)."""
+    """Parse like Scrapy's ``response.selector`` does (parsel, lxml, huge trees allowed).
+
+    Bytes are decoded as Scrapy decodes a response: BOM, then the Content-Type charset,
+    then the ``<meta>`` charset, then detection (ASCII, UTF-8, else charset_normalizer's
+    best guess)."""
     if isinstance(html, bytes):
-        _, html = html_to_unicode(content_type, html)
+        _, html = html_to_unicode(
+            content_type or "", html, default_encoding="ascii", auto_detect_fun=_detect_encoding
+        )
     return parsel.Selector(text=html, type="html", base_url=url).root
+
+
+def _detect_encoding(data: bytes) -> str | None:
+    """Scrapy's guess for a body that declares no encoding (``TextResponse``'s)."""
+    for encoding in ("ascii", "utf-8"):
+        try:
+            data.decode(encoding)
+        except UnicodeError:
+            continue
+        return encoding
+    match = charset_normalizer.from_bytes(data).best()
+    return resolve_encoding(match.encoding) if match else None
 
 
 def extract_page(
@@ -72,17 +114,51 @@ def extract_page(
         elif isinstance(html, HtmlElement):
             doc = html
         else:
-            if not html or not (html.strip() if isinstance(html, (str, bytes)) else html):
-                return _failed(item, "empty document", counts, started)
             doc = parse_html(html, url, content_type)
         if not isinstance(doc, HtmlElement):
             return _failed(item, "not an HTML document", counts, started)
+        problem = sniff_not_html(doc)
+        if problem:
+            return _failed(item, problem, counts, started)
         _fill(item, doc, url, config, counts)
     except Exception as exc:  # the item must say what happened; nothing escapes
         logger.debug("extraction of %s failed", url, exc_info=True)
         return _failed(item, f"extraction failed: {type(exc).__name__}: {exc}", counts, started)
     item.c4["extract_seconds"] = round(time.perf_counter() - started, 6)
     return item
+
+
+def sniff_not_html(doc: HtmlElement) -> str | None:
+    """Why this parsed document is not an HTML page (see the module docstring), or None."""
+    head = ""
+    for text in doc.itertext():
+        head += text
+        if len(head) >= _SNIFF_CHARS:
+            break
+    head = head[:_SNIFF_CHARS]
+    start = head.lstrip()
+    if not start and not any(el.tag not in _SHELL_TAGS for el in doc.iter(_ELEMENT)):
+        return "empty document"
+    binary = len(_BINARY_CHARS.findall(head)) > len(head) // 100 + 1
+    bare = doc.find("head") is None  # text the parser had to wrap in <html> itself
+    kind = _signature(start) if bare or binary else None
+    if binary or kind:
+        return f"not an HTML document: binary data ({kind or 'unknown type'})"
+    if bare and start.startswith(("{", "[")):
+        try:
+            json.loads(doc.text_content())
+        except ValueError:
+            return None
+        return "not an HTML document: JSON"
+    return None
+
+
+def _signature(start: str) -> str | None:
+    lead = start.lstrip("\ufffd\x80\x89\xff")
+    for prefix, kind in _SIGNATURES:
+        if lead.startswith(prefix):
+            return kind
+    return "JPEG image" if "JFIF" in start[:16] or "Exif" in start[:16] else None
 
 
 def _fill(

@@ -1,6 +1,7 @@
 """Pages per second of the LLM pipeline at C4_LLM_CONCURRENCY 1, 4 and 16.
 
     .venv/bin/python bench/llm.py [--pages 48] [--latency 0.25] [--concurrency 1 4 16]
+    .venv/bin/python bench/llm.py --token-estimate [--corpus /work/shared/corpus]
 
 A real ``scrapy crawl site -a llm_provider=... -a llm_base_url=...`` over a local site of
 ``--pages`` product pages (one chunk each), against the local OpenAI-compatible server of
@@ -12,11 +13,21 @@ it. Columns: LLM pages/s (pages over the span from the first call's start to the
 call's end, as the server saw them), the most calls the server had in flight at once,
 the whole crawl's elapsed time (Scrapy's ``elapsed_time_seconds``; litellm is imported
 while the spider opens, before that clock starts) and its pages/s.
+
+``--token-estimate`` checks the chunker's token estimate instead: for the corpus pages'
+markdown, cleaned HTML and prose paragraphs (paragraphs of more than 20 words without a
+link), the ratio of c4scrapy's estimate and of Crawl4AI's (``words x 1.3``) to the real
+token count of OpenAI's cl100k_base tokenizer (tiktoken, with the encoding file litellm
+ships, so offline).
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
+import os
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -77,12 +88,60 @@ def measure(site: Path, pages: int, latency: float, concurrency: int) -> dict[st
         }
 
 
+def token_estimate(corpus: Path, limit: int) -> None:
+    from c4scrapy import extract_page
+    from c4scrapy.strategies.chunking import estimate_tokens
+    from c4scrapy.strategies.llm import import_litellm
+
+    litellm = import_litellm()  # offline: local cost map, and tiktoken's file ships with it
+    os.environ.setdefault(
+        "TIKTOKEN_CACHE_DIR", str(Path(litellm.__file__).parent / "litellm_core_utils/tokenizers")
+    )
+    import tiktoken
+
+    encoding = tiktoken.get_encoding("cl100k_base")
+    texts: dict[str, list[str]] = {"markdown": [], "cleaned_html": [], "prose": []}
+    rows = [json.loads(line) for line in (corpus / "pages.jsonl").read_text().splitlines()]
+    for row in rows[:limit]:
+        with gzip.open(corpus / "pages" / row["file"]) as page:
+            item = extract_page(page.read(), row["url"])
+        texts["markdown"].append(item.markdown or "")
+        texts["cleaned_html"].append(item.cleaned_html or "")
+        paragraphs = (item.markdown or "").split("\n\n")
+        texts["prose"].append(
+            "\n\n".join(p for p in paragraphs if "](" not in p and len(p.split()) > 20)
+        )
+    print(f"estimated / real tokens (cl100k_base), {limit} corpus pages, texts > 200 words")
+    header = f"{'input':<13} {'texts':>5} {'c4scrapy median':>15} {'p10-p90':>11} "
+    header += f"{'Crawl4AI median':>15} {'p10-p90':>11}"
+    print(header)
+    print("-" * len(header))
+    for kind, values in texts.items():
+        values = [t for t in values if len(t.split()) > 200]
+        real = [len(encoding.encode(t, disallowed_special=())) for t in values]
+        ours = [estimate_tokens(t) / n for t, n in zip(values, real, strict=True)]
+        theirs = [len(t.split()) * 1.3 / n for t, n in zip(values, real, strict=True)]
+        cells = []
+        for ratios in (ours, theirs):
+            deciles = statistics.quantiles(ratios, n=10)
+            cells.append(
+                f"{statistics.median(ratios):>15.2f} {deciles[0]:>5.2f}-{deciles[-1]:<5.2f}"
+            )
+        print(f"{kind:<13} {len(values):>5} {cells[0]} {cells[1]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=48)
     parser.add_argument("--latency", type=float, default=0.25)
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 4, 16])
+    parser.add_argument("--token-estimate", action="store_true")
+    parser.add_argument("--corpus", type=Path, default=Path("/work/shared/corpus"))
+    parser.add_argument("--limit", type=int, default=136)
     args = parser.parse_args()
+    if args.token_estimate:
+        token_estimate(args.corpus, args.limit)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
         build_site(site, args.pages)

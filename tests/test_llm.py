@@ -279,3 +279,16 @@ def _api_error(cls_name: str, status: int, headers: dict[str, str] | None = None
 )
 def test_failed_calls_are_classified_for_retries(make, expected) -> None:
     assert _classify(make()) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("one two three four five six seven eight nine ten", 13),  # words x 1.3
+        ("see https://example.com/articles/2024/05/01/a-long-slug.html", 18),  # 1.3 + 56/3.5
+        ('<a href="https://example.com/x">', 10),  # markup counts by length: 1.3 + 29/3.5
+        ("", 0),
+    ],
+)
+def test_token_estimate_counts_long_words_by_length(text, tokens) -> None:
+    assert estimate_tokens(text) == tokens

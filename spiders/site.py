@@ -38,7 +38,8 @@ class SiteSpider(scrapy.Spider):
         depth: str | int | None = None,
         **kwargs: Any,
     ) -> None:
-        own = {k: kwargs.pop(k) for k in list(kwargs) if k in ("name", "start_urls")}
+        # Scrapy's own arguments; Scrapyd adds _job (the job id) to every crawl it starts.
+        own = {k: kwargs.pop(k) for k in list(kwargs) if k in ("name", "start_urls", "_job")}
         super().__init__(**own)
         if not url:
             raise ValueError("the site spider needs a start URL: scrapy crawl site -a url=URL")

@@ -1,12 +1,689 @@
-"""TEMPORARY interface placeholder: replaced by the content helper."""
+"""Markdown and fit_markdown: ``DefaultMarkdownGenerator`` and the content filters.
+
+These are the Crawl4AI names the docs use. They are frozen dataclasses: comparable,
+hashable and picklable, so they can travel in ``request.meta`` and JOBDIR queues.
+
+**DefaultMarkdownGenerator(content_filter=None, options=None, content_source="cleaned_html")**
+turns the page's ``cleaned_html`` into ``markdown`` with html-to-markdown (a Rust
+converter), set up like Crawl4AI's html2text: ATX ``#`` headings, ``*`` bullets, ``**bold**``
+and ``*em*``, fenced code blocks (with the ``language-*`` class as info string), GFM tables,
+inline ``[text](url "title")`` links and ``![alt](src)`` images, no line wrapping, ``<br>``
+as a two-space hard break, a link whose text is its URL as ``<url>``. Links are the
+absolute, normalised URLs of cleaned_html, so they agree with ``links``. ``mailto:`` links
+stay links. html-to-markdown's own clean-up (navigation and form removal), metadata front
+matter and document-structure extraction are turned off: cleaned_html is already clean.
+
+``options`` takes html-to-markdown ``ConversionOptions`` field names (``bullets="-"``,
+``heading_style="underlined"``...) and these html2text names: ``body_width`` (0: no
+wrapping), ``ignore_links``, ``ignore_images``, ``ignore_emphasis``, ``escape_snob`` /
+``escape_all`` (escape Markdown characters in text), ``ul_item_mark``. The html2text flags
+that describe what c4scrapy always does (``mark_code``, ``single_line_break``,
+``protect_links``, ``unicode_snob``, ``pad_tables``, ``skip_internal_links``) are accepted
+with any value. Any other key raises ValueError naming it.
+
+``content_source`` is ``"cleaned_html"`` (default) or ``"raw_html"`` (the whole parsed
+document, whatever the selection; relative links are resolved against the page URL but not
+normalised). Crawl4AI's third value, ``"fit_html"`` (its schema pre-processor's output), is
+not supported and raises ValueError.
+
+With a ``content_filter``, the filter's chunks are each wrapped in ``<div>`` and joined by
+newlines (``fit_html``), and converted like the markdown (``fit_markdown``). Without one,
+both are None. Any object with Crawl4AI's ``filter_content(html) -> list[str]`` works as a
+filter (it gets the cleaned_html text).
+
+**PruningContentFilter(user_query=None, min_word_threshold=None, threshold_type="fixed",
+threshold=0.48, preserve_classes=(), preserve_tags=())** keeps what looks like content.
+``nav, footer, header, aside, form`` (and scripts, styles, iframes) are removed first. Then
+every block element gets a score, top-down, and is removed with its subtree when the score
+is below the threshold; what survives under the root (the content, below wrappers that hold
+a single element and no text), child by child, is the chunk list (the root itself, as one
+chunk, when it has loose text of its own).
+score = 0.4 x text density (text length / inner HTML length) + 0.2 x (1 - link density (text
+inside ``<a>`` / all text)) + 0.2 x tag weight (article 1.5, h1 1.2, h2 1.1, p/section/h3 1.0,
+h4 0.9, h5 0.8, h6 0.7, div/li/ul/ol 0.5, span 0.3, other 0.5) + 0.1 x class/id penalty
+(-0.5 for a class, -0.5 for an id naming nav, footer, header, sidebar, ads, comment, promo,
+advert, social or share as a word or word prefix) + 0.1 x ln(1 + text length). With
+``threshold_type="dynamic"`` the threshold is multiplied by 0.8 for important tags
+(article, main, section, p, h1-h3), by 0.9 when text density > 0.4 and by 1.2 when link
+density > 0.6. ``min_word_threshold`` removes any scored element with fewer words.
+Inline elements with text (``a, span, b, em, code``...) are never scored on their own: they
+stay or go with their block, so pruning never cuts words out of a sentence; inline elements
+without text (images, image links, icons) are scored, and so removed, as in Crawl4AI.
+``preserve_tags`` and ``preserve_classes`` elements are kept whole. ``user_query`` is accepted and, as in
+Crawl4AI, not used.
+
+**BM25ContentFilter(user_query=None, bm25_threshold=1.0, language="english",
+use_stemming=True)** keeps the blocks relevant to a query. A block is an element that is not
+inline markup; its text is its own text plus that of its inline descendants, not that of
+nested blocks. Blocks are tokenised by ``c4scrapy.text.tokenize`` (English stopwords removed
+when ``language`` is ``"english"``; no stemming, whatever ``use_stemming`` says) and scored
+with rank_bm25's ``BM25Okapi`` against the query, times a tag weight (h1 5, h2 4, h3 3,
+blockquote 2, pre 1.5, th 1.5, other 1). Blocks scoring >= ``bm25_threshold`` are kept in
+document order, once per distinct text. The query is ``user_query``, else the crawl's query
+(``LinkPreviewConfig.query``), else the page's title, first ``<h1>``, meta keywords and
+description (and, if the page has neither keywords nor description, the first 150
+characters of its first paragraph longer than 150 characters). No query: no chunks. A
+block's chunk is its HTML (a block that holds other blocks gives only its own inline
+content; a table cell becomes a ``<p>``).
+
+Each filter's ``filter_content(html_or_element, min_word_threshold=None, *, query=None,
+metadata=None)`` takes an HTML string or an lxml element (copied, never modified) and
+returns HTML chunks, like Crawl4AI's.
+"""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from typing import Any
+import math
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import html_to_markdown as h2m
+import lxml.html
+from lxml import etree
+
+from c4scrapy.text import STOPWORDS, collapse_whitespace, tokenize, word_count
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from lxml.html import HtmlElement
+
+__all__ = ["BM25ContentFilter", "DefaultMarkdownGenerator", "PruningContentFilter"]
+
+CONTENT_SOURCES = ("cleaned_html", "raw_html")
+
+_BASE_OPTIONS: dict[str, Any] = {
+    "heading_style": "atx",
+    "bullets": "*",
+    "strong_em_symbol": "*",
+    "code_block_style": "backticks",
+    "link_style": "inline",
+    "wrap": False,
+    "autolinks": True,
+    "compact_tables": True,
+    "newline_style": "spaces",
+    "inline_data_media": "alt_text_only",
+    "extract_metadata": False,
+    "include_document_structure": False,
+    "extract_images": False,
+    "infer_dimensions": False,
+    "preprocessing": h2m.PreprocessingOptions(enabled=False),
+}
+_H2M_FIELDS = frozenset(f.name for f in dataclasses.fields(h2m.ConversionOptions)) - {
+    "visitor",
+    "preprocessing",
+}
+_ALWAYS_ON = frozenset(
+    {
+        "mark_code",
+        "single_line_break",
+        "protect_links",
+        "unicode_snob",
+        "pad_tables",
+        "skip_internal_links",
+    }
+)
+_EMPHASIS = ("b", "strong", "i", "em")
+
+#: Never scored or chunked on their own: they belong to the block around them.
+INLINE_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "acronym",
+        "b",
+        "bdi",
+        "bdo",
+        "big",
+        "br",
+        "button",
+        "cite",
+        "code",
+        "data",
+        "del",
+        "dfn",
+        "em",
+        "font",
+        "i",
+        "img",
+        "input",
+        "ins",
+        "kbd",
+        "label",
+        "map",
+        "mark",
+        "nobr",
+        "object",
+        "picture",
+        "q",
+        "s",
+        "samp",
+        "select",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "textarea",
+        "time",
+        "tt",
+        "u",
+        "var",
+        "wbr",
+    }
+)
+_CELLS = frozenset({"td", "th", "tr", "thead", "tbody", "tfoot", "table", "caption"})
 
 
-@dataclasses.dataclass
+@lru_cache(maxsize=64)
+def _conversion_options(items: tuple[tuple[str, Any], ...]) -> h2m.ConversionOptions:
+    values = dict(_BASE_OPTIONS)
+    strip: list[str] = []
+    for key, value in items:
+        if key == "body_width":
+            values["wrap"] = bool(value)
+            if value:
+                values["wrap_width"] = int(value)
+        elif key == "ignore_links":
+            if value:
+                strip.append("a")
+        elif key == "ignore_images":
+            values["skip_images"] = bool(value)
+        elif key == "ignore_emphasis":
+            if value:
+                strip.extend(_EMPHASIS)
+        elif key in ("escape_snob", "escape_all"):
+            for name in ("escape_misc", "escape_asterisks", "escape_underscores"):
+                values[name] = bool(value)
+        elif key == "ul_item_mark":
+            values["bullets"] = str(value)
+        elif key == "strip_tags":
+            strip.extend(value)
+        elif key in _H2M_FIELDS:
+            values[key] = list(value) if isinstance(value, tuple) else value
+    if strip:
+        values["strip_tags"] = strip
+    return h2m.ConversionOptions(**values)
+
+
+def _check_options(options: Mapping[str, Any]) -> None:
+    known = _H2M_FIELDS | _ALWAYS_ON
+    known |= {"body_width", "ignore_links", "ignore_images", "ignore_emphasis"}
+    known |= {"escape_snob", "escape_all", "ul_item_mark"}
+    for key in options:
+        if key not in known:
+            raise ValueError(f"markdown option {key!r} is not supported")
+    try:
+        h2m.convert("<p></p>", _conversion_options(_frozen(options)))
+    except (TypeError, ValueError, h2m.ConversionError) as exc:
+        raise ValueError(f"invalid markdown options {dict(options)!r}: {exc}") from None
+
+
+def _frozen(options: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+    if not options:
+        return ()
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
+
+
+def html_to_markdown(html: str, options: Mapping[str, Any] | None = None) -> str:
+    """Markdown for ``html`` with the generator's settings (plus ``options``)."""
+    if not html:
+        return ""
+    result = h2m.convert(html, _conversion_options(_frozen(options)))
+    return result.content or ""
+
+
+@dataclasses.dataclass(frozen=True)
 class DefaultMarkdownGenerator:
-    content_filter: Any = None
+    """Crawl4AI's ``DefaultMarkdownGenerator``: markdown, fit_markdown and fit_html."""
+
+    content_filter: PruningContentFilter | BM25ContentFilter | None = None
     options: dict[str, Any] | None = None
+    content_source: str = "cleaned_html"
+
+    def __post_init__(self) -> None:
+        if self.content_source not in CONTENT_SOURCES:
+            raise ValueError(
+                f"content_source: expected one of {', '.join(CONTENT_SOURCES)}, "
+                f"got {self.content_source!r}"
+            )
+        if self.content_filter is not None and not hasattr(self.content_filter, "filter_content"):
+            raise ValueError(
+                f"content_filter: expected a content filter, got {self.content_filter!r}"
+            )
+        if self.options is not None:
+            if not isinstance(self.options, dict):
+                raise ValueError(f"options: expected a dict, got {self.options!r}")
+            _check_options(self.options)
+
+    def __hash__(self) -> int:
+        return hash((self.content_filter, _frozen(self.options), self.content_source))
+
+    def generate(
+        self,
+        cleaned_html: str,
+        base_url: str = "",
+        *,
+        query: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        tree: HtmlElement | None = None,
+        raw_html: str | None = None,
+    ) -> tuple[str, str | None, str | None]:
+        """(markdown, fit_markdown, fit_html) of a page.
+
+        ``tree`` is cleaned_html already parsed (saves a parse; not modified), ``raw_html``
+        the whole page for ``content_source="raw_html"``, ``query`` the crawl's query and
+        ``metadata`` the page's metadata (BM25's fallback query).
+        """
+        options = _frozen(self.options)
+        source: str | HtmlElement = cleaned_html
+        if self.content_source == "raw_html" and raw_html is not None:
+            source = raw_html
+            tree = None
+            if base_url:
+                options = (*options, ("base_url", base_url))
+        markdown = html_to_markdown(source, dict(options))
+        if self.content_filter is None:
+            return markdown, None, None
+        content_filter = self.content_filter
+        if isinstance(content_filter, (PruningContentFilter, BM25ContentFilter)):
+            chunks = content_filter.filter_content(
+                tree if tree is not None else source, query=query, metadata=metadata
+            )
+        else:  # a user's filter with Crawl4AI's contract: HTML text in, HTML chunks out
+            chunks = content_filter.filter_content(source)
+        fit_html = "\n".join(f"<div>{chunk}</div>" for chunk in chunks)
+        return markdown, html_to_markdown(fit_html, dict(options)), fit_html
+
+
+# --- filters -------------------------------------------------------------------------
+
+
+def _parse_root(html: str | HtmlElement) -> tuple[HtmlElement | None, HtmlElement | None]:
+    """(a private copy of the content root, the document it came from if it was a string)."""
+    if not isinstance(html, str):
+        return copy.deepcopy(html), None
+    if not html.strip():
+        return None, None
+    try:
+        doc = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return None, None
+    body = doc.find("body")
+    return (body if body is not None else doc), doc
+
+
+def _has_loose_text(el: HtmlElement) -> bool:
+    return bool((el.text or "").strip()) or any((c.tail or "").strip() for c in el)
+
+
+def _descend(root: HtmlElement) -> HtmlElement:
+    """Skip wrappers that hold one element and no text (such as cleaned_html's ``<div>``)."""
+    while len(root) == 1 and not _has_loose_text(root):
+        child = root[0]
+        if not isinstance(child.tag, str) or not len(child) or _has_loose_text(child):
+            break
+        root = child
+    return root
+
+
+def _check_number(name: str, value: Any, *, optional: bool = False, integer: bool = False):
+    if optional and value is None:
+        return
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value < 0:
+        kind = "an integer" if integer else "a number"
+        raise ValueError(f"{name}: expected {kind} >= 0, got {value!r}")
+
+
+_NEGATIVE = re.compile(
+    r"(?:^|[\s_-])(?:nav|footer|header|sidebar|ads|comment|promo|advert|social|share)",
+    re.IGNORECASE,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class PruningContentFilter:
+    """Crawl4AI's pruning filter (see the module doc), on lxml."""
+
+    user_query: str | None = None
+    min_word_threshold: int | None = None
+    threshold_type: str = "fixed"
+    threshold: float = 0.48
+    preserve_classes: tuple[str, ...] = ()
+    preserve_tags: tuple[str, ...] = ()
+
+    EXCLUDED_TAGS = (
+        "nav",
+        "footer",
+        "header",
+        "aside",
+        "script",
+        "style",
+        "form",
+        "iframe",
+        "noscript",
+    )
+    TAG_WEIGHTS = {
+        "div": 0.5,
+        "p": 1.0,
+        "article": 1.5,
+        "section": 1.0,
+        "span": 0.3,
+        "li": 0.5,
+        "ul": 0.5,
+        "ol": 0.5,
+        "h1": 1.2,
+        "h2": 1.1,
+        "h3": 1.0,
+        "h4": 0.9,
+        "h5": 0.8,
+        "h6": 0.7,
+    }
+    TAG_IMPORTANCE = {
+        "article": 1.5,
+        "main": 1.4,
+        "section": 1.3,
+        "p": 1.2,
+        "h1": 1.4,
+        "h2": 1.3,
+        "h3": 1.2,
+    }
+
+    def __post_init__(self) -> None:
+        if self.threshold_type not in ("fixed", "dynamic"):
+            raise ValueError(
+                f"threshold_type: expected 'fixed' or 'dynamic', got {self.threshold_type!r}"
+            )
+        _check_number("threshold", self.threshold)
+        _check_number("min_word_threshold", self.min_word_threshold, optional=True, integer=True)
+        for name in ("preserve_classes", "preserve_tags"):
+            value = getattr(self, name)
+            if value is None or isinstance(value, str):
+                value = () if value is None else (value,)
+            object.__setattr__(self, name, tuple(value))
+
+    def filter_content(
+        self,
+        html: str | HtmlElement,
+        min_word_threshold: int | None = None,
+        *,
+        query: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> list[str]:
+        """The surviving top-level blocks of ``html``, as HTML strings."""
+        root, _ = _parse_root(html)
+        if root is None:
+            return []
+        etree.strip_elements(
+            root, etree.Comment, etree.ProcessingInstruction, *self.EXCLUDED_TAGS, with_tail=False
+        )
+        root = _descend(root)
+        min_words = (
+            min_word_threshold if min_word_threshold is not None else self.min_word_threshold
+        )
+        metrics = _pruning_metrics(root, bool(min_words))
+        if self._remove(root, metrics[root], min_words):
+            return []
+        preserved_classes = frozenset(self.preserve_classes)
+        preserved_tags = frozenset(self.preserve_tags)
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            for child in node:
+                tag = child.tag
+                if not isinstance(tag, str):
+                    continue
+                if tag in preserved_tags or (
+                    preserved_classes and preserved_classes.intersection(child.classes)
+                ):
+                    continue
+                m = metrics[child]
+                if (tag not in INLINE_TAGS or not m[0]) and self._remove(child, m, min_words):
+                    child.drop_tree()
+                else:
+                    stack.append(child)
+        if _has_loose_text(root):
+            if root.tag in ("body", "html"):
+                root.tag = "div"
+            return [lxml.html.tostring(root, encoding="unicode", with_tail=False)]
+        return [
+            lxml.html.tostring(el, encoding="unicode", with_tail=False)
+            for el in root
+            if isinstance(el.tag, str) and any(t.strip() for t in el.itertext())
+        ]
+
+    def _remove(self, node: HtmlElement, m: tuple[int, int, int, int], min_words: Any) -> bool:
+        text_len, inner_len, link_len, words = m
+        if min_words and words < min_words:
+            return True
+        density = text_len / inner_len if inner_len else 0.0
+        link_density = link_len / text_len if text_len else 0.0
+        penalty = 0.0
+        cls = node.get("class")
+        if cls and _NEGATIVE.search(cls):
+            penalty -= 0.5
+        node_id = node.get("id")
+        if node_id and _NEGATIVE.search(node_id):
+            penalty -= 0.5
+        score = (
+            0.4 * density
+            + 0.2 * (1 - link_density)
+            + 0.2 * self.TAG_WEIGHTS.get(node.tag, 0.5)
+            + 0.1 * penalty
+            + 0.1 * math.log(text_len + 1)
+        )
+        threshold = self.threshold
+        if self.threshold_type == "dynamic":
+            if self.TAG_IMPORTANCE.get(node.tag, 0.7) > 1:
+                threshold *= 0.8
+            if density > 0.4:
+                threshold *= 0.9
+            if (link_len / text_len if text_len else 1) > 0.6:
+                threshold *= 1.2
+        return score < threshold
+
+
+_VOID = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+)
+
+
+def _pruning_metrics(
+    root: HtmlElement, need_words: bool
+) -> dict[HtmlElement, tuple[int, int, int, int]]:
+    """(text length, inner HTML length, link text length, words) per element, bottom-up."""
+    metrics: dict[HtmlElement, tuple[int, int, int, int]] = {}
+    for el in reversed([e for e in root.iter() if isinstance(e.tag, str)]):
+        raw = el.text or ""
+        text = raw.strip()
+        text_len = len(text)
+        inner_len = len(raw)
+        link_len = 0
+        words = word_count(text) if need_words and text else 0
+        for child in el:
+            tag = child.tag
+            if isinstance(tag, str):
+                c_text, c_inner, c_link, c_words = metrics[child]
+                text_len += c_text
+                link_len += c_text if tag == "a" else c_link
+                words += c_words
+                attrs = sum(len(k) + len(v) + 4 for k, v in child.attrib.items())
+                inner_len += len(tag) + 2 + attrs
+                if tag not in _VOID:
+                    inner_len += c_inner + len(tag) + 3
+            tail = child.tail
+            if tail:
+                inner_len += len(tail)
+                stripped = tail.strip()
+                text_len += len(stripped)
+                if need_words and stripped:
+                    words += word_count(stripped)
+        metrics[el] = (text_len, inner_len, link_len, words)
+    return metrics
+
+
+@dataclasses.dataclass(frozen=True)
+class BM25ContentFilter:
+    """Crawl4AI's BM25 filter (see the module doc), on lxml and c4scrapy's tokenizer."""
+
+    user_query: str | None = None
+    bm25_threshold: float = 1.0
+    language: str = "english"
+    use_stemming: bool = True
+
+    PRIORITY_TAGS = {
+        "h1": 5.0,
+        "h2": 4.0,
+        "h3": 3.0,
+        "title": 4.0,
+        "strong": 2.0,
+        "b": 1.5,
+        "em": 1.5,
+        "blockquote": 2.0,
+        "code": 2.0,
+        "pre": 1.5,
+        "th": 1.5,
+    }
+
+    def __post_init__(self) -> None:
+        _check_number("bm25_threshold", self.bm25_threshold)
+        if not isinstance(self.language, str) or not self.language.strip():
+            raise ValueError(f"language: expected a language name, got {self.language!r}")
+        if self.user_query is not None and not isinstance(self.user_query, str):
+            raise ValueError(f"user_query: expected a string, got {self.user_query!r}")
+
+    def filter_content(
+        self,
+        html: str | HtmlElement,
+        min_word_threshold: int | None = None,
+        *,
+        query: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> list[str]:
+        """The blocks of ``html`` relevant to the query, in document order, as HTML."""
+        from rank_bm25 import BM25Okapi
+
+        if isinstance(html, str):
+            root, doc = _parse_root(html)
+        else:
+            root, doc = html, None
+        if root is None:
+            return []
+        stopwords = STOPWORDS if self.language.lower() in ("english", "en") else frozenset()
+        query_text = self.user_query or query or _page_query(root, doc, metadata)
+        query_tokens = tokenize(query_text, stopwords=stopwords) if query_text else []
+        if not query_tokens:
+            return []
+        blocks = _text_blocks(root)
+        if min_word_threshold:
+            blocks = [b for b in blocks if word_count(b[1]) >= min_word_threshold]
+        corpus = [tokenize(text, stopwords=stopwords) for _, text, _ in blocks]
+        if not any(corpus):
+            return []
+        scores = BM25Okapi(corpus).get_scores(query_tokens)
+        chunks: list[str] = []
+        seen: set[str] = set()
+        for (el, text, nested), score in zip(blocks, scores, strict=True):
+            if score * self.PRIORITY_TAGS.get(el.tag, 1.0) < self.bm25_threshold:
+                continue
+            if text in seen:
+                continue
+            seen.add(text)
+            chunks.append(_chunk_html(el, nested))
+        return chunks
+
+
+def _text_blocks(root: HtmlElement) -> list[tuple[HtmlElement, str, bool]]:
+    """(block, its own text, whether it holds nested blocks), in document order."""
+    blocks = []
+    for el in root.iter():
+        tag = el.tag
+        if not isinstance(tag, str) or (tag in INLINE_TAGS and el is not root):
+            continue
+        parts: list[str] = []
+        nested = _own_text(el, parts)
+        text = collapse_whitespace(" ".join(parts))
+        if text:
+            blocks.append((el, text, nested))
+    return blocks
+
+
+def _own_text(el: HtmlElement, parts: list[str]) -> bool:
+    if el.text:
+        parts.append(el.text)
+    nested = False
+    for child in el:
+        tag = child.tag
+        if isinstance(tag, str):
+            nested = (_own_text(child, parts) or nested) if tag in INLINE_TAGS else True
+        if child.tail:
+            parts.append(child.tail)
+    return nested
+
+
+def _chunk_html(el: HtmlElement, nested: bool) -> str:
+    chunk = copy.deepcopy(el)
+    chunk.tail = None
+    if nested:
+        for child in list(chunk.iterdescendants()):
+            tag = child.tag
+            if isinstance(tag, str) and tag not in INLINE_TAGS and child.getparent() is not None:
+                child.drop_tree()
+    if chunk.tag in _CELLS:
+        chunk.tag = "p"
+    elif chunk.tag in ("body", "html"):
+        chunk.tag = "div"
+    return lxml.html.tostring(chunk, encoding="unicode")
+
+
+def _page_query(
+    root: HtmlElement, doc: HtmlElement | None, metadata: Mapping[str, Any] | None
+) -> str:
+    """Title, first h1, meta keywords and description; else the first long paragraph."""
+    meta = dict(metadata or {})
+    if doc is not None:
+        title = doc.find(".//title")
+        if title is not None and not meta.get("title"):
+            meta["title"] = title.text_content()
+        for el in doc.iter("meta"):
+            name = (el.get("name") or "").lower()
+            if name in ("keywords", "description") and not meta.get(name):
+                meta[name] = el.get("content")
+    parts = [meta.get("title")]
+    h1 = next(root.iter("h1"), None)
+    if h1 is not None:
+        parts.append(h1.text_content())
+    described = False
+    for name in ("keywords", "description"):
+        value = meta.get(name)
+        if isinstance(value, (list, tuple)):
+            value = " ".join(value)
+        if value:
+            parts.append(value)
+            described = True
+    if not described:
+        for p in root.iter("p"):
+            text = collapse_whitespace(p.text_content())
+            if len(text) > 150:
+                parts.append(text[:150])
+                break
+    return " ".join(p for p in parts if p)

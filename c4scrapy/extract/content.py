@@ -1,11 +1,205 @@
-"""TEMPORARY interface placeholder: replaced by the content helper."""
+"""Content output: ``cleaned_html``, ``markdown``, ``fit_markdown`` and ``fit_html``.
+
+``build_content`` works on deep copies of the content roots (the ``<body>``, or the
+``css_selector`` / ``target_elements`` matches; see ``c4scrapy.extract.page``) put side by
+side in one ``<div>``; the page's own tree is never modified. The steps, in order:
+
+1. **Removed with everything inside:** ``script, style, noscript, template, iframe, frame,
+   frameset, svg, canvas, object, embed, applet, param, head, title, meta, link, base``,
+   comments and processing instructions; every ``excluded_tags`` tag and every
+   ``excluded_selector`` match (matched against the whole page, so ``body > nav`` works);
+   ``form`` when ``remove_forms``; ``img`` and ``picture`` when ``exclude_all_images``. The
+   text that follows a removed element (its tail) stays.
+2. **only_text:** inline markup is unwrapped to its text (``a, span, b, strong, i, em, u, s,
+   code, kbd, small, mark, abbr, cite, time, sub, sup, font, label``...) and media elements
+   (``img, picture, video, audio``) are removed. Block structure (``p, li, h1``-``h6``,
+   tables, ``pre``, ``br``) stays, so markdown still has paragraphs, lists and headings,
+   but no links, images or emphasis.
+3. **Links:** ``href`` becomes the absolute URL given by ``c4scrapy.urls.normalize_url``
+   (through ``UrlResolver``): the same URL as in ``links``, plus its ``#fragment`` so that
+   in-page anchors survive. ``mailto:``, ``tel:`` and other non-web links keep their href;
+   ``javascript:``, ``data:`` and malformed hrefs are unwrapped. A link excluded by
+   ``exclude_external_links``, ``exclude_social_media_links`` or ``exclude_domains`` is
+   **unwrapped**: the ``<a>`` goes, its text and the text after it stay. An ``<a href>``
+   with no content is removed (it would be ``[](url)`` in markdown).
+4. **Images:** ``src`` is the first usable of ``src``, ``data-src``, ``data-lazy-src``,
+   ``data-original``, ``data-lazy``, ``srcset``, ``data-srcset`` (a ``data:`` placeholder
+   or an empty ``src`` is not usable; on an ``<img class="lazy...">`` the ``data-*`` source
+   wins over ``src``), made absolute by ``normalize_url``. An image with no usable source is
+   removed (no base64 blobs in markdown). ``exclude_external_images`` removes images whose
+   host is not internal (``SiteRules.is_internal``); an image whose host is an excluded
+   (``exclude_domains``, or social when ``exclude_social_media_links``) domain is removed
+   too. ``<picture>`` is unwrapped to its ``<img>``; ``video``/``audio``/``source``/
+   ``track`` ``src`` values are made absolute.
+5. **Attributes** are whitelisted as in Crawl4AI: ``src, href, alt, title, width, height,
+   class, id, rowspan, colspan`` (``class``/``id`` keep cleaned_html selectable with CSS and
+   carry code-block languages), plus ``data-*`` with ``keep_data_attributes``. ``style`` and
+   every ``on*`` handler go.
+6. **word_count_threshold** (N; words as counted by ``c4scrapy.text.word_count``): with
+   N >= 2, every *leaf text block* with fewer than N words is removed. A text block is one of
+   ``p, li, dt, dd, blockquote, figcaption, div, section, article, aside, header, footer,
+   nav, main, center, address, summary, details, figure``; it is a *leaf* when it contains
+   no other block-level element (any of those, lists, tables, ``hr``) and nothing that is
+   always kept: headings, ``pre``, ``code``, ``img``, ``picture``, ``video``, ``audio``,
+   ``math``. Its words are all of its text, inline markup included (a one-link ``<li>`` has
+   the link's words). Never removed: headings, ``pre``/``code`` and everything inside them,
+   table cells and everything inside them, blocks that contain other blocks (their own loose
+   text is a label for what they contain). With the default N = 1 nothing that has visible
+   text is removed.
+7. **Empty elements** are removed bottom-up (an element with no child element and only
+   whitespace text, which may make its parent empty in turn), except ``a`` without href
+   (anchors), ``img, br, hr, wbr, input, source, track, video, audio, tr, td, th`` and
+   anything inside ``pre`` or ``code``. Table cells are kept so that columns do not shift.
+8. The ``<div>`` is serialized without pretty-printing: that is ``cleaned_html``, always a
+   ``<div>`` (Crawl4AI gives a whole ``<html>`` document when there is no selector).
+
+``markdown`` is ``config.markdown_generator`` (a ``c4scrapy.markdown.DefaultMarkdownGenerator``)
+applied to cleaned_html; ``fit_markdown`` and ``fit_html`` come from its content filter, if
+any, and are None without one. ``markdown_generator=None`` gives None for all three.
+"""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import TYPE_CHECKING, Any
 
 import lxml.html
+from lxml import etree
+
+from c4scrapy.extract.selectors import select
+from c4scrapy.text import word_count
+from c4scrapy.urls import UrlResolver, url_scheme
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from lxml.html import HtmlElement
+
+    from c4scrapy.config import CrawlerRunConfig
+    from c4scrapy.urls import SiteRules
+
+DROPPED_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "frame",
+    "frameset",
+    "svg",
+    "canvas",
+    "object",
+    "embed",
+    "applet",
+    "param",
+    "head",
+    "title",
+    "meta",
+    "link",
+    "base",
+)
+
+KEPT_ATTRIBUTES = frozenset(
+    {"src", "href", "alt", "title", "width", "height", "class", "id", "rowspan", "colspan"}
+)
+
+ONLY_TEXT_UNWRAPPED = (
+    "a",
+    "abbr",
+    "acronym",
+    "b",
+    "bdi",
+    "bdo",
+    "big",
+    "cite",
+    "code",
+    "data",
+    "del",
+    "dfn",
+    "em",
+    "font",
+    "i",
+    "ins",
+    "kbd",
+    "label",
+    "mark",
+    "nobr",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "sup",
+    "time",
+    "tt",
+    "u",
+    "var",
+    "wbr",
+)
+ONLY_TEXT_REMOVED = ("img", "picture", "video", "audio", "map")
+
+TEXT_BLOCKS = frozenset(
+    {
+        "p",
+        "li",
+        "dt",
+        "dd",
+        "blockquote",
+        "figcaption",
+        "div",
+        "section",
+        "article",
+        "aside",
+        "header",
+        "footer",
+        "nav",
+        "main",
+        "center",
+        "address",
+        "summary",
+        "details",
+        "figure",
+    }
+)
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+#: Elements that make their ancestors non-leaf blocks for word_count_threshold.
+STRUCTURE = (
+    TEXT_BLOCKS
+    | HEADINGS
+    | {
+        "ul",
+        "ol",
+        "dl",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "caption",
+        "hr",
+        "pre",
+        "code",
+        "img",
+        "picture",
+        "video",
+        "audio",
+        "math",
+    }
+)
+_THRESHOLD_EXEMPT_ANCESTORS = ("td", "th", "pre", "code", "h1", "h2", "h3", "h4", "h5", "h6")
+_KEEP_EMPTY = frozenset(
+    {"img", "br", "hr", "wbr", "input", "source", "track", "video", "audio", "tr", "td", "th"}
+)
+_MEDIA_SRC = frozenset({"video", "audio", "source", "track"})
+_LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy")
+_SRCSETS = ("srcset", "data-srcset", "data-lazy-srcset")
+_UNWRAPPED_SCHEMES = frozenset({"javascript", "data", "vbscript", "about", "blob"})
 
 
 @dataclasses.dataclass
@@ -16,8 +210,270 @@ class ContentResult:
     fit_html: str | None = None
 
 
-def build_content(roots, config, base_url, rules, metadata) -> ContentResult:
-    div = lxml.html.Element("div")
-    for r in roots:
-        div.append(copy.deepcopy(r))
-    return ContentResult(cleaned_html=lxml.html.tostring(div, encoding="unicode"))
+def build_content(
+    roots: Sequence[HtmlElement],
+    config: CrawlerRunConfig,
+    base_url: str,
+    rules: SiteRules,
+    metadata: dict[str, Any],
+) -> ContentResult:
+    """cleaned_html, markdown, fit_markdown and fit_html of ``roots`` (see the module doc)."""
+    generator = config.markdown_generator
+    wrapper = _copy_roots(roots, config)
+    if wrapper is None:
+        empty = "" if generator is not None else None
+        has_filter = generator is not None and generator.content_filter is not None
+        return ContentResult("", empty, "" if has_filter else None, "" if has_filter else None)
+    clean_tree(wrapper, config, base_url, rules)
+    cleaned_html = lxml.html.tostring(wrapper, encoding="unicode")
+    if generator is None:
+        return ContentResult(cleaned_html)
+    raw_html = None
+    if getattr(generator, "content_source", "cleaned_html") == "raw_html":
+        raw_html = lxml.html.tostring(roots[0].getroottree().getroot(), encoding="unicode")
+    markdown, fit_markdown, fit_html = generator.generate(
+        cleaned_html,
+        base_url,
+        query=config.query,
+        metadata=metadata,
+        tree=wrapper,
+        raw_html=raw_html,
+    )
+    return ContentResult(cleaned_html, markdown, fit_markdown, fit_html)
+
+
+def clean_tree(
+    wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rules: SiteRules
+) -> None:
+    """Steps 1 (except excluded_selector) to 7 of the module doc, in place on ``wrapper``."""
+    dropped: list[str] = [*DROPPED_TAGS, *config.excluded_tags]
+    if config.remove_forms:
+        dropped.append("form")
+    if config.exclude_all_images:
+        dropped += ("img", "picture")
+    if config.only_text:
+        dropped += ONLY_TEXT_REMOVED
+    etree.strip_elements(
+        wrapper, etree.Comment, etree.ProcessingInstruction, *dropped, with_tail=False
+    )
+    unwrapped = ("html", "body", *ONLY_TEXT_UNWRAPPED) if config.only_text else ("html", "body")
+    etree.strip_tags(wrapper, *unwrapped)
+    _rewrite(wrapper, config, base_url, rules)
+    _prune(wrapper, config.word_count_threshold)
+
+
+def _copy_roots(roots: Sequence[HtmlElement], config: CrawlerRunConfig) -> HtmlElement | None:
+    """One ``<div>`` holding deep copies of ``roots`` minus the excluded_selector matches."""
+    if not roots:
+        return None
+    excluded: set[HtmlElement] = set()
+    if config.excluded_selector:
+        excluded.update(select(roots[0].getroottree().getroot(), config.excluded_selector))
+    excluded_tags = frozenset(config.excluded_tags)
+    copies: list[tuple[HtmlElement, HtmlElement]] = []
+    for root in roots:
+        if root in excluded or root.tag in excluded_tags:
+            continue
+        if (excluded or excluded_tags) and any(
+            a in excluded or a.tag in excluded_tags for a in root.iterancestors()
+        ):
+            continue
+        copies.append((root, copy.deepcopy(root)))
+    if not copies:
+        return lxml.html.Element("div")
+    if len(copies) == 1 and copies[0][0].tag in ("body", "html"):
+        wrapper = copies[0][1]
+        wrapper.tag = "div"
+        wrapper.attrib.clear()
+    else:
+        wrapper = lxml.html.Element("div")
+        wrapper.extend(c for _, c in copies)
+    for original, duplicate in copies:
+        duplicate.tail = None
+        if excluded:
+            for el in _mapped(original, duplicate, excluded):
+                el.drop_tree()
+    return wrapper
+
+
+def _mapped(
+    original: HtmlElement, duplicate: HtmlElement, targets: set[HtmlElement]
+) -> list[HtmlElement]:
+    """The elements of ``duplicate`` at the places of ``targets`` inside ``original``."""
+    out = []
+    for target in targets:
+        path = []
+        el = target
+        while el is not original:
+            parent = el.getparent()
+            if parent is None:
+                break
+            path.append(parent.index(el))
+            el = parent
+        else:
+            node = duplicate
+            for i in reversed(path):
+                node = node[i]
+            out.append(node)
+    return out
+
+
+def _rewrite(wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rules: SiteRules):
+    """Steps 3 to 5: links, images, media sources and attributes, in one walk."""
+    keep_data = config.keep_data_attributes
+    exclude_external = config.exclude_external_links
+    social = config.exclude_social_media_links
+    filtering = exclude_external or social or bool(rules.exclude_domains)
+    exclude_external_images = config.exclude_external_images
+    filter_images = exclude_external_images or bool(rules.exclude_domains or rules.social_domains)
+    links: dict[str, tuple[str | None, bool]] = {}
+    pages = UrlResolver(base_url, keep_fragment=True)
+    files = UrlResolver(base_url)
+    removed: list[HtmlElement] = []
+    unwrapped: list[HtmlElement] = []
+    pictures = False
+    wrapper.attrib.clear()
+    for el in wrapper.iterdescendants():
+        tag = el.tag
+        attrib = el.attrib
+        if tag == "a":
+            href = attrib.get("href")
+            if href is not None:
+                hit = links.get(href)
+                if hit is None:
+                    hit = links[href] = _link_target(
+                        href, pages, rules, filtering, exclude_external, social
+                    )
+                url, keep = hit
+                if not keep:
+                    unwrapped.append(el)
+                elif url is not None:
+                    attrib["href"] = url
+        elif tag == "img":
+            image = _image_src(el, files)
+            if image is None:
+                removed.append(el)
+            else:
+                attrib["src"], host = image
+                if filter_images and (
+                    (exclude_external_images and not rules.is_internal(host))
+                    or rules.exclusion(host, True, exclude_external=False)
+                ):
+                    removed.append(el)
+        elif tag in _MEDIA_SRC:
+            src = attrib.get("src")
+            if src:
+                resolved = files.resolve(src)
+                if resolved is None:
+                    del attrib["src"]
+                else:
+                    attrib["src"] = resolved[0]
+            elif tag == "source" and el.getparent().tag == "picture":
+                unwrapped.append(el)  # lxml nests the <img> that follows inside <source>
+        elif tag == "picture":
+            pictures = True
+        if attrib:
+            for name in attrib.keys():  # noqa: SIM118 (a copy: attributes are deleted)
+                if name not in KEPT_ATTRIBUTES and not (keep_data and name.startswith("data-")):
+                    del attrib[name]
+    for el in removed:
+        if el.getparent() is not None:
+            el.drop_tree()
+    for el in unwrapped:
+        if el.getparent() is not None:
+            el.drop_tag()
+    if pictures:
+        etree.strip_tags(wrapper, "picture")
+
+
+def _link_target(
+    href: str,
+    resolver: UrlResolver,
+    rules: SiteRules,
+    filtering: bool,
+    exclude_external: bool,
+    social: bool,
+) -> tuple[str | None, bool]:
+    """(new href or None to leave it as written, whether the ``<a>`` stays)."""
+    resolved = resolver.resolve(href)
+    if resolved is None:
+        stripped = href.strip()
+        scheme = url_scheme(stripped)
+        if not scheme or scheme in _UNWRAPPED_SCHEMES or scheme in ("http", "https"):
+            return None, False
+        return stripped, True
+    url, host = resolved
+    if filtering:
+        reason = rules.exclusion(host, rules.is_internal(host), exclude_external=exclude_external)
+        if reason == "social" and not social:
+            reason = None
+        if reason:
+            return url, False
+    return url, True
+
+
+def _image_src(img: HtmlElement, resolver: UrlResolver) -> tuple[str, str] | None:
+    """(URL, host) of what an ``<img>`` shows, lazy-loading attributes included, or None."""
+    src = (img.get("src") or "").strip()
+    lazy = not src or src.startswith("data:") or "lazy" in (img.get("class") or "")
+    if lazy:
+        for name in _LAZY_SRC:
+            value = (img.get(name) or "").strip()
+            if value and not value.startswith("data:"):
+                src = value
+                break
+        else:
+            if not src or src.startswith("data:"):
+                src = ""
+                for name in _SRCSETS:
+                    value = (img.get(name) or "").strip()
+                    if value and not value.startswith("data:"):
+                        src = value.split(None, 1)[0].rstrip(",")
+                        break
+    if not src or src.startswith("data:"):
+        return None
+    return resolver.resolve(src)
+
+
+def _prune(wrapper: HtmlElement, threshold: int) -> None:
+    """Steps 6 and 7: short leaf blocks (threshold >= 2) and empty elements, bottom-up."""
+    judge = threshold > 1
+    structured: set[HtmlElement] = set()
+    for el in reversed(list(wrapper.iterdescendants())):
+        tag = el.tag
+        if judge:
+            if tag in STRUCTURE or el in structured:
+                structured.add(el.getparent())
+            if (
+                tag in TEXT_BLOCKS
+                and el not in structured
+                and word_count(el.text_content()) < threshold
+                and next(el.iterancestors(*_THRESHOLD_EXEMPT_ANCESTORS), None) is None
+            ):
+                _drop(el, True)
+                continue
+        if tag in _KEEP_EMPTY or len(el):
+            continue
+        text = el.text
+        if text and not text.isspace():
+            continue
+        if tag == "a" and el.get("href") is None:
+            continue
+        if next(el.iterancestors("pre", "code"), None) is not None:
+            continue
+        _drop(el, tag in TEXT_BLOCKS or bool(text))
+
+
+def _drop(el: HtmlElement, separate: bool) -> None:
+    """Remove ``el`` and its content, keeping its tail (after a space if ``separate``)."""
+    parent = el.getparent()
+    tail = el.tail
+    if separate:
+        tail = " " + tail if tail else " "
+    if tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)

@@ -309,21 +309,33 @@ _litellm: ModuleType | None = None
 _import_lock = threading.Lock()
 
 
+_LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Proxy", "LiteLLM Router")
+#: Loggers quietened unless the user set their level: litellm's, and the OpenAI client's,
+#: which logs every prompt in full at DEBUG (Scrapy's default LOG_LEVEL).
+_QUIET_LOGGERS = {**dict.fromkeys(_LITELLM_LOGGERS, logging.WARNING), "openai": logging.INFO}
+
+
 def import_litellm() -> ModuleType:
     """Import litellm once, offline (local model cost map) and quiet; takes ~2.5 s.
 
-    Call it from a thread (``asyncio.to_thread``) inside a running crawl: it blocks.
+    Its loggers are set to WARNING before the import (which logs at DEBUG while it builds
+    its HTTP clients), the OpenAI client's to INFO (unless you set their levels), and
+    litellm's own stdout/stderr handler is removed, so what they log goes through
+    ``logging`` (Scrapy's log) once. Call it from a thread (``asyncio.to_thread``)
+    inside a running crawl: it blocks.
     """
     global _litellm
     with _import_lock:
         if _litellm is None:
             os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            for name, level in _QUIET_LOGGERS.items():
+                if logging.getLogger(name).level == logging.NOTSET:
+                    logging.getLogger(name).setLevel(level)
             import litellm
 
             litellm.suppress_debug_info = True
-            litellm.set_verbose = False
-            for name in ("LiteLLM", "LiteLLM Proxy", "LiteLLM Router", "litellm"):
-                logging.getLogger(name).setLevel(logging.WARNING)
+            for name in _LITELLM_LOGGERS:
+                logging.getLogger(name).handlers.clear()
             _litellm = litellm
     return _litellm
 
@@ -433,6 +445,9 @@ class LLMClient:
             return _call_result(litellm, response, attempt)
 
 
+_UNPRICED: set[str] = set()
+
+
 def _call_result(litellm: Any, response: Any, attempts: int) -> CallResult:
     choice = response.choices[0] if response.choices else None
     text = getattr(getattr(choice, "message", None), "content", None)
@@ -448,7 +463,10 @@ def _call_result(litellm: Any, response: Any, attempts: int) -> CallResult:
     try:
         cost = float(litellm.completion_cost(completion_response=response))
     except Exception as exc:  # noqa: BLE001 (no price for this model: cost unknown, not 0)
-        logger.debug("no cost for this LLM call: %s", exc)
+        model = str(getattr(response, "model", ""))
+        if model not in _UNPRICED:
+            _UNPRICED.add(model)
+            logger.debug("no price for model %r, no cost_usd: %s", model, exc)
     return CallResult(text, getattr(choice, "finish_reason", None), usage, attempts, cost)
 
 

@@ -374,6 +374,7 @@ ENGINE_SETTINGS: dict[str, Any] = {
     # link previews and scores (c4scrapy/previews.py, c4scrapy/scoring/)
     "C4_PREVIEW_CACHE_SIZE": 10000,
     "C4_PREVIEW_MAX_BYTES": 65536,
+    "C4_PREVIEW_RANGE_BYTES": 8192,
     "C4_PREVIEW_ALLOW_PRIVATE": False,
     "C4_SCORE_WEIGHTS": None,
     # structured extraction (c4scrapy/pipelines.py, c4scrapy/strategies/llm.py)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 import socket
 import time
 import weakref
@@ -53,7 +54,7 @@ from scrapy.http.request import NO_CALLBACK
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
 from c4scrapy.config import ENGINE_SETTINGS, ConfigError, CrawlerRunConfig
-from c4scrapy.extract.head import HEAD_END_RE, parse_head
+from c4scrapy.extract.head import HEAD_END_RE, head_end, parse_head
 from c4scrapy.items import PageItem
 from c4scrapy.middlewares import META_HEAD, C4Runtime
 from c4scrapy.scoring.bm25 import contextual_scores, head_document
@@ -85,7 +86,8 @@ SKIPPED = "skipped"
 _TIMEOUTS = (DownloadTimeoutError, TwistedTimeoutError, asyncio.TimeoutError)
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_PRIVATE_CACHE_SIZE = 4096
+_HOSTS_CACHE_SIZE = 4096
+_CONTENT_RANGE = re.compile(rb"bytes\s+(\d+)-\d+/(\d+|\*)", re.IGNORECASE)
 
 Resolver = Callable[[str], Awaitable[list[str]]]
 
@@ -225,6 +227,9 @@ class LinkPreviews:
         self.max_bytes = settings.getint(
             "C4_PREVIEW_MAX_BYTES", ENGINE_SETTINGS["C4_PREVIEW_MAX_BYTES"]
         )
+        self.range_bytes = settings.getint(
+            "C4_PREVIEW_RANGE_BYTES", ENGINE_SETTINGS["C4_PREVIEW_RANGE_BYTES"]
+        )
         self.allow_private = settings.getbool(
             "C4_PREVIEW_ALLOW_PRIVATE", ENGINE_SETTINGS["C4_PREVIEW_ALLOW_PRIVATE"]
         )
@@ -233,6 +238,8 @@ class LinkPreviews:
             raise ConfigError("C4_PREVIEW_CACHE_SIZE: must be >= 1")
         if self.max_bytes < 1024:
             raise ConfigError("C4_PREVIEW_MAX_BYTES: must be >= 1024")
+        if not 0 <= self.range_bytes <= self.max_bytes:
+            raise ConfigError("C4_PREVIEW_RANGE_BYTES: must be 0 (off) or <= C4_PREVIEW_MAX_BYTES")
         self.max_redirects = (
             settings.getint("REDIRECT_MAX_TIMES") if settings.getbool("REDIRECT_ENABLED") else 0
         )
@@ -244,6 +251,7 @@ class LinkPreviews:
         self._scans: weakref.WeakKeyDictionary[Request, _Scan] = weakref.WeakKeyDictionary()
         self._bytes: dict[str, int] = {}
         self._private: OrderedDict[str, bool] = OrderedDict()
+        self._windows: OrderedDict[str, int] = OrderedDict()
         self._warned: set[str] = set()
         self._recording = self.runtime.config.link_preview_config is not None
         crawler.signals.connect(self._headers_received, signal=signals.headers_received)
@@ -402,11 +410,9 @@ class LinkPreviews:
         return result
 
     async def _follow(self, url: str, timeout: float, key: str) -> HeadResult:
-        engine = self.crawler.engine
-        assert engine is not None
         for _ in range(self.max_redirects + 1):
             try:
-                response = await engine.download_async(self._request(url, timeout, key))
+                response = await self._get(url, timeout, key)
             except IgnoreRequest as exc:
                 message = str(exc) or type(exc).__name__
                 if "robots.txt" in message:
@@ -425,14 +431,75 @@ class LinkPreviews:
             url = target
         return HeadResult(HTTP_ERROR, error=f"more than {self.max_redirects} redirects")
 
-    def _request(self, url: str, timeout: float, key: str) -> Request:
+    async def _get(self, url: str, timeout: float, key: str) -> Response:
+        """The start of ``url``, up to its head: in byte ranges when the server honours
+        them (the first one as large as this host's heads needed so far), else one GET
+        that the download signals stop after the head."""
+        engine = self.crawler.engine
+        assert engine is not None
+        host = host_of(url)
+        window = self._windows.get(host, self.range_bytes)
+        response = await engine.download_async(self._request(url, timeout, key, 0, window))
+        if response.status == 416 and window:  # e.g. an empty resource
+            return await engine.download_async(self._request(url, timeout, key))
+        if response.status != 206:
+            return response
+        self._inc({"ranged": 1})
+        body = response.body
+        validator = _validator(response)
+        while (end := head_end(body)) is None:
+            start, total = _content_range(response)
+            if start != 0 or len(body) >= min(total or self.max_bytes, self.max_bytes):
+                break
+            if validator is None:  # the pieces could come from different versions
+                return await engine.download_async(self._request(url, timeout, key))
+            size = min(len(body), self.max_bytes - len(body))  # each piece doubles the total
+            more = await engine.download_async(
+                self._request(url, timeout, key, len(body), size, if_range=validator)
+            )
+            self._inc({"range_continuations": 1})
+            if more.status == 200:  # the page changed since the first piece: start over
+                return more
+            if more.status != 206 or _content_range(more)[0] != len(body):
+                break
+            body += more.body
+        if end is not None:
+            self._learn_head_size(host, end)
+        return response.replace(body=body)
+
+    def _learn_head_size(self, host: str, end: int) -> None:
+        """Size this host's first byte range to the largest head seen there."""
+        if not self.range_bytes:
+            return
+        window = max(self.range_bytes, 1 << (end - 1).bit_length())
+        if window > self._windows.get(host, 0):
+            self._windows[host] = min(window, self.max_bytes)
+        self._windows.move_to_end(host)
+        if len(self._windows) > _HOSTS_CACHE_SIZE:
+            self._windows.popitem(last=False)
+
+    def _request(
+        self,
+        url: str,
+        timeout: float,
+        key: str,
+        start: int = 0,
+        size: int = 0,
+        *,
+        if_range: bytes | None = None,
+    ) -> Request:
+        headers = {
+            "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+            "Accept-Encoding": "identity",
+        }
+        if size:
+            headers["Range"] = f"bytes={start}-{start + size - 1}"
+        if if_range:
+            headers["If-Range"] = if_range.decode("latin-1")
         return Request(
             url,
             callback=NO_CALLBACK,
-            headers={
-                "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
-                "Accept-Encoding": "identity",
-            },
+            headers=headers,
             meta={
                 META_HEAD: key,
                 "playwright": False,
@@ -483,7 +550,7 @@ class LinkPreviews:
                 addresses = []  # the download fails on its own, with a DNS error
             private = any(is_private_host(address) for address in addresses)
         self._private[host] = private
-        if len(self._private) > _PRIVATE_CACHE_SIZE:
+        if len(self._private) > _HOSTS_CACHE_SIZE:
             self._private.popitem(last=False)
         return private
 
@@ -529,6 +596,9 @@ class LinkPreviews:
         final = normalize_url(response.url, response.url)
         if final is None or 300 <= response.status < 400:
             return
+        end = head_end(response.body) if response.status < 300 else None
+        if end is not None:
+            self._learn_head_size(host_of(final), end)
         requested = normalize_url(_requested_url(request), response.url)
         for url in dict.fromkeys((final, requested)):
             if url is not None and url not in self._results:
@@ -595,6 +665,23 @@ def _is_ip_address(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _validator(response: Response) -> bytes | None:
+    """What ``If-Range`` can send to make sure every piece comes from one version."""
+    etag = response.headers.get(b"ETag")
+    if etag and not etag.startswith(b"W/"):
+        return etag
+    return response.headers.get(b"Last-Modified")
+
+
+def _content_range(response: Response) -> tuple[int | None, int | None]:
+    """``(first byte, total size)`` of a 206 response (None when unknown)."""
+    match = _CONTENT_RANGE.match(response.headers.get(b"Content-Range") or b"")
+    if match is None:
+        return None, None
+    total = match.group(2)
+    return int(match.group(1)), int(total) if total.isdigit() else None
 
 
 def _is_html(response: Response) -> bool:

@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.crawling import CrawlRun, run_crawl
 
@@ -347,3 +348,77 @@ def test_bad_score_weights_stop_the_crawl_at_start_up(site_server, tmp_path):
     assert run.items == []
     assert "C4_SCORE_WEIGHTS: intrinsic must be a number >= 0" in run.log
     assert site_server.hits["/"] == 0
+
+
+def _ranged(body: bytes, *, validator: bool = True, changed: bool = False) -> Any:
+    """A route that honours ``Range`` like a static server (206 + Content-Range)."""
+
+    def route(handler: Any) -> tuple[int, dict[str, str], bytes]:
+        headers = {"Content-Type": "text/html"}
+        if validator:
+            headers["ETag"] = '"v2"' if changed else '"v1"'
+        wanted = re.match(r"bytes=(\d+)-(\d+)$", handler.headers.get("Range", ""))
+        if_range = handler.headers.get("If-Range")
+        if wanted is None or (if_range is not None and if_range != headers.get("ETag")):
+            return 200, headers, body
+        first, last = int(wanted.group(1)), min(int(wanted.group(2)), len(body) - 1)
+        if first >= len(body):
+            return 416, {"Content-Range": f"bytes */{len(body)}"}, b""
+        headers["Content-Range"] = f"bytes {first}-{last}/{len(body)}"
+        if changed:
+            headers["ETag"] = '"v1"'  # the first piece came from an older version
+        return 206, headers, body[first : last + 1]
+
+    return route
+
+
+def test_byte_ranges_keep_previews_small_on_servers_that_honour_them(site_server, tmp_path):
+    styles = "<style>" + "p { margin: 0 }\n" * 1200 + "</style>"  # a 19 KB head
+    big_head = _page("Big head", head=styles, body="<p>" + "text " * 20_000 + "</p>").encode()
+    small_head = _page("Small head", body="<p>" + "text " * 20_000 + "</p>").encode()
+    routes = site_server.routes
+    routes["/big-1.html"] = _ranged(big_head.replace(b"Big head", b"Big one"))
+    routes["/big-2.html"] = _ranged(big_head.replace(b"Big head", b"Big two"))
+    routes["/small.html"] = _ranged(small_head)
+    routes["/changed.html"] = _ranged(big_head.replace(b"Big head", b"Changed"), changed=True)
+    routes["/no-validator.html"] = _ranged(
+        big_head.replace(b"Big head", b"Unsure"), validator=False
+    )
+    routes["/empty.html"] = _ranged(b"")
+    other_host = site_server.url.replace("127.0.0.1", "localhost")  # its own head sizes
+    order = ["/small.html", "/big-1.html", "/big-2.html"]
+    order += [other_host + p for p in ("changed.html", "no-validator.html", "empty.html")]
+    _write(tmp_path / "site", "/index.html", _page("Start", [(p, p) for p in order]))
+    run = run_crawl(  # one preview at a time, in page order
+        tmp_path,
+        args={
+            "url": site_server.url,
+            "depth": 0,
+            "link_preview": '{"concurrency": 1, "include_external": true}',
+        },
+    )
+    pages = run.by_url()
+    titles = {
+        urlsplit(href).path: (link["head_data"] or {}).get("title")
+        for item in pages.values()
+        for href, link in _links(item).items()
+    }
+    assert titles["/big-1.html"] == "Big one"
+    assert titles["/big-2.html"] == "Big two"
+    assert titles["/small.html"] == "Small head"
+    assert titles["/changed.html"] == "Changed"
+    assert titles["/no-validator.html"] == "Unsure"
+    assert titles["/empty.html"] is None
+    fetched = {
+        url.removeprefix(site_server.url.rstrip("/")): v for url, v in _head_fetches(run).items()
+    }
+    hits = site_server.hits
+    assert (hits["/small.html"], fetched["/small.html"][1]) == (1, 8192)
+    # 8 KiB, then 8 more, then 16 more: the head ends at 19 KB
+    assert (hits["/big-1.html"], fetched["/big-1.html"][1]) == (3, 32768)
+    # from then on, this host's first range is as large as its largest head (32 KiB)
+    assert (hits["/big-2.html"], fetched["/big-2.html"][1]) == (1, 32768)
+    assert hits["/changed.html"] == 2  # If-Range did not match: a full GET, stopped early
+    assert hits["/no-validator.html"] == 2  # no way to join pieces safely: one plain GET
+    assert hits["/empty.html"] == 2  # 416, then without Range
+    assert run.stats["c4/previews/range_continuations"] == 3

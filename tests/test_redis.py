@@ -1,0 +1,88 @@
+"""Distributed crawl: several ``scrapy crawl site`` processes share one frontier in Redis.
+
+Three workers crawl the Python docs (a 200-page budget shared through Redis) with
+scrapy-redis' default ``SCHEDULER_PERSIST=False``; one stops early
+(``CLOSESPIDER_ITEMCOUNT``), which with scrapy-redis' own scheduler would wipe the
+others' queue and dupefilter. Every page is fetched once and yields one item.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import require_tool
+from tests.crawling import CrawlRun, run_crawl
+from tests.services import DOCS_SITE, DocsSite, RedisServer
+
+pytestmark = pytest.mark.slow
+
+PAGES = 200
+EARLY_STOP = 30
+PREVIEWS = importlib.util.find_spec("c4scrapy.previews") is not None
+
+
+def test_workers_share_one_frontier_and_crawl_each_page_once(tmp_path):
+    redis_server = require_tool("redis-server", "/usr/bin/redis-server")
+    require_tool("python3.11-doc", str(DOCS_SITE / "index.html"))
+    with RedisServer(redis_server, tmp_path / "redis") as redis, DocsSite() as site:
+        settings = {
+            "SCHEDULER": "c4scrapy.distributed.RedisScheduler",
+            "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+            "REDIS_URL": redis.url,
+            "C4_REDIS_IDLE_TIMEOUT": "1",
+            "FEED_EXPORT_FIELDS": "url,success,links",
+        }
+        args = {"url": site.url, "max_pages": PAGES, "query": "asyncio event loop"}
+        workers = {
+            "early": {**settings, "CLOSESPIDER_ITEMCOUNT": str(EARLY_STOP)},
+            "b": settings,
+            "c": settings,
+        }
+        for name in workers:
+            (tmp_path / name).mkdir()
+        with ThreadPoolExecutor(len(workers)) as pool:
+            futures = {
+                name: pool.submit(run_crawl, tmp_path / name, args=args, settings=worker)
+                for name, worker in workers.items()
+            }
+            runs: dict[str, CrawlRun] = {name: f.result() for name, f in futures.items()}
+        hits = site.page_hits
+        leftover_keys = redis.client.keys("*")
+
+    for name, run in runs.items():
+        assert run.stats, f"worker {name} did not finish: {run.log[-3000:]}"
+        assert run.stats.get("scheduler/unserializable", 0) == 0
+        assert "ScrapyDeprecationWarning" not in run.log, (
+            "the shim keeps scrapy-redis off deprecated APIs"
+        )
+    assert runs["early"].stats["finish_reason"] == "closespider_itemcount"
+    assert runs["b"].stats["finish_reason"] == runs["c"].stats["finish_reason"] == "finished"
+    assert len(runs["early"].items) >= EARLY_STOP
+    assert len(runs["b"].items) > 0, "all workers took part"
+    assert len(runs["c"].items) > 0, "all workers took part"
+
+    urls = Counter(item["url"] for run in runs.values() for item in run.items)
+    assert [url for url, count in urls.items() if count > 1] == [], "one item per page"
+    assert len(urls) == PAGES, "max_pages is one budget for all workers"
+    dequeued = sum(run.stats.get("scheduler/dequeued/redis", 0) for run in runs.values())
+    assert dequeued == PAGES
+
+    paths = {url.removeprefix(site.url.rstrip("/")) for url in urls}
+    assert set(hits) == paths, "the server saw exactly the pages in the items"
+    assert {path: n for path, n in hits.items() if n != 1} == {}, "each page fetched once"
+
+    assert "Leaving the shared crawl (closespider_itemcount)" in runs["early"].log
+    assert leftover_keys == [], (
+        "the last worker out deleted the frontier (SCHEDULER_PERSIST=False)"
+    )
+
+    home = next(item for run in runs.values() for item in run.items if item["url"] == site.url)
+    internal = home["links"]["internal"]
+    assert internal
+    assert all(link["total_score"] is not None for link in internal)
+    if PREVIEWS:
+        assert any(link.get("head_data") for link in internal), "link previews still work"

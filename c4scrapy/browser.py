@@ -68,7 +68,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+HANDLER = "c4scrapy.browser.BrowserDownloadHandler"
 #: Names tried on PATH, in order, when no executable is configured.
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 #: Added to PLAYWRIGHT_LAUNCH_OPTIONS["args"]; Playwright itself adds --no-sandbox
@@ -99,6 +99,11 @@ _INIT_CALLBACK = "c4scrapy.browser.block_images"
 
 class BrowserUnavailable(RuntimeError):
     """The browser is wanted but cannot run (no Chromium, no scrapy-playwright)."""
+
+
+class WaitForTimeout(Exception):
+    """``wait_for`` was not met within ``wait_for_timeout`` (or ``page_timeout``): the page
+    fails, as in Crawl4AI, and is not retried (not an OSError, unlike TimeoutError)."""
 
 
 # --- start-up: is the browser wanted, where is Chromium --------------------------------
@@ -243,6 +248,94 @@ class ResourceBlocker:
 
     def __repr__(self) -> str:
         return f"ResourceBlocker({sorted(self.resource_types)})"
+
+
+# --- the download handler: scrapy-playwright with a deadline -----------------------------
+
+
+def __getattr__(name: str) -> Any:
+    # The handler subclasses scrapy-playwright's, whose import costs ~0.5 s: built on first
+    # use (by DOWNLOAD_HANDLERS), so that crawls without a browser never pay for it.
+    if name == "BrowserDownloadHandler":
+        handler = _build_download_handler()
+        globals()[name] = handler
+        return handler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _build_download_handler() -> type:
+    from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+    try:
+        from scrapy.exceptions import DownloadFailedError, DownloadTimeoutError
+    except ImportError:  # Scrapy < 2.19: the twisted errors RETRY_EXCEPTIONS names there
+        from twisted.internet.error import ConnectionLost as DownloadFailedError
+        from twisted.internet.error import TimeoutError as DownloadTimeoutError
+
+    class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[misc]
+        """scrapy-playwright's download handler with two guarantees it lacks.
+
+        A browser download ends by the request's ``download_timeout`` (Scrapy's
+        ``DOWNLOAD_TIMEOUT``), as an HTTP download does; and the pages that a dying browser
+        takes down fail at once, instead of waiting forever on a Playwright call the dead
+        browser never answers. Both raise errors RetryMiddleware retries; the page a
+        stopped download had opened is closed.
+        """
+
+        def __init__(self, crawler: Crawler) -> None:
+            super().__init__(crawler)
+            self._download_timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
+            self._browser_gone: asyncio.Future[None] | None = None
+            self._pages: dict[int, Page] = {}
+
+        def _current_browser_gone(self) -> asyncio.Future[None]:
+            if self._browser_gone is None or self._browser_gone.done():
+                self._browser_gone = asyncio.get_running_loop().create_future()
+            return self._browser_gone
+
+        async def _browser_disconnected_callback(self) -> None:
+            if self._browser_gone is not None and not self._browser_gone.done():
+                self._browser_gone.set_result(None)
+            await super()._browser_disconnected_callback()
+
+        async def _create_page(self, request: Request, spider: Any) -> Page:
+            page = await super()._create_page(request=request, spider=spider)
+            self._pages[id(request)] = page
+            return page
+
+        async def _download_request(self, request: Request, spider: Any = None) -> Response:
+            timeout = float(request.meta.get("download_timeout") or self._download_timeout)
+            gone = self._current_browser_gone()
+            work = asyncio.ensure_future(super()._download_request(request, spider))
+            try:
+                await asyncio.wait(
+                    {work, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                if work.done():
+                    return work.result()
+            finally:
+                if not work.done():
+                    work.cancel()
+                page = self._pages.pop(id(request), None)
+            if page is not None and not page.is_closed():
+                await self._close_abandoned(page)
+            if gone.done():
+                raise DownloadFailedError("the browser closed or crashed while loading the page")
+            raise DownloadTimeoutError(
+                f"no page from the browser within {timeout:g} s (download_timeout)"
+            )
+
+        async def _close_abandoned(self, page: Page) -> None:
+            from playwright.async_api import Error as PlaywrightError
+
+            try:
+                await asyncio.wait_for(page.close(), timeout=5)
+            except (PlaywrightError, asyncio.TimeoutError):
+                return
+            self.stats.inc_value("playwright/page_count/closed")
+
+    BrowserDownloadHandler.__module__ = __name__
+    return BrowserDownloadHandler
 
 
 # --- the request: what the page must do, as picklable meta -----------------------------
@@ -393,7 +486,7 @@ async def _wait_for(page: Page, kind: str, target: str, timeout_ms: int) -> None
         else:
             await page.wait_for_function(target, timeout=timeout_ms, polling=100)
     except PlaywrightTimeoutError:
-        raise TimeoutError(
+        raise WaitForTimeout(
             f"wait_for {kind}:{target} was not met within {timeout_ms} ms"
         ) from None
 
@@ -443,14 +536,16 @@ async def _merge_iframes(page: Page, timeout_ms: int, report: dict[str, Any]) ->
     """
     from playwright.async_api import Error as PlaywrightError
 
+    await page.wait_for_load_state("load", timeout=timeout_ms)  # every frame is attached
     frames = []
-    pending = list(page.main_frame.child_frames)
+    pending = list(reversed(page.main_frame.child_frames))
     while pending:
         frame = pending.pop()
         frames.append(frame)
-        pending.extend(frame.child_frames)
+        pending.extend(reversed(frame.child_frames))
     merged = 0
-    for frame in reversed(frames):  # children were appended after their parents
+    # frames is in document order, children after their parents: merge from the end
+    for index, frame in reversed(list(enumerate(frames))):
         if frame.is_detached():
             continue
         try:
@@ -458,7 +553,7 @@ async def _merge_iframes(page: Page, timeout_ms: int, report: dict[str, Any]) ->
             body = await frame.evaluate(_FRAME_BODY_JS)
             element = await frame.frame_element()
             await element.evaluate(
-                _REPLACE_IFRAME_JS, {"html": body, "src": frame.url, "index": merged}
+                _REPLACE_IFRAME_JS, {"html": body, "src": frame.url, "index": index}
             )
             merged += 1
         except PlaywrightError as exc:

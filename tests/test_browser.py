@@ -1,0 +1,480 @@
+"""Browser pages: the real Debian Chromium through scrapy-playwright, in real ``scrapy crawl``s.
+
+Two crawls cover the browser features (one per-request plan, one site crawl that loses its
+browser half-way); the rest are start-up rules and request set-up, tested without a browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import email
+import io
+import json
+import os
+import pickle
+import signal
+import stat
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+import scrapy
+from scrapy.http.request import NO_CALLBACK
+from scrapy.settings import Settings
+from scrapy.utils.request import request_from_dict
+from scrapy_playwright.page import PageMethod
+
+from c4scrapy.browser import (
+    HANDLER,
+    BrowserUnavailable,
+    ResourceBlocker,
+    browser_wanted,
+    configure_browser,
+    find_chromium,
+    parse_wait_for,
+    run_page_steps,
+    setup_browser_request,
+)
+from c4scrapy.config import ConfigError, CrawlerRunConfig
+from tests.conftest import require_tool
+from tests.crawling import run_crawl
+from tests.servers import LocalServer
+
+SITE = Path(__file__).resolve().parent / "site_browser"
+PNG_RED = (SITE / "img" / "red.png").read_bytes()
+
+
+class BrowserPlanSpider(scrapy.Spider):
+    """``-a plan='[[url, c4 config], ...]'``: one request per entry, with its own config."""
+
+    name = "browser_plan"
+
+    def __init__(self, plan: str = "[]", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.plan = json.loads(plan)
+
+    async def start(self):
+        for url, c4 in self.plan:
+            yield scrapy.Request(url, meta={"c4": c4}, callback=self.parse)
+
+    def parse(self, response):
+        return None
+
+
+# --- start-up: finding Chromium, installing the handler ---------------------------------
+
+
+def _executable(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("settings", "on_path", "expected"),
+    [
+        ({"C4_BROWSER_EXECUTABLE": "custom/chrome", "launch": "other/chrome"}, True, "custom"),
+        ({"launch": "other/chrome"}, True, "other"),
+        ({}, True, "path"),
+        ({}, False, "error: no Chromium found; tried: C4_BROWSER_EXECUTABLE"),
+        ({"C4_BROWSER_EXECUTABLE": "/nowhere/chrome"}, True, "error: '/nowhere/chrome'"),
+    ],
+)
+def test_find_chromium_order(tmp_path, monkeypatch, settings, on_path, expected):
+    custom = _executable(tmp_path / "custom" / "chrome")
+    other = _executable(tmp_path / "other" / "chrome")
+    on_path_dir = tmp_path / "bin"
+    _executable(on_path_dir / "chromium")
+    monkeypatch.setenv("PATH", str(on_path_dir) if on_path else str(tmp_path / "empty"))
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "no-downloads"))
+    values: dict[str, Any] = {}
+    if "C4_BROWSER_EXECUTABLE" in settings:
+        value = settings["C4_BROWSER_EXECUTABLE"]
+        values["C4_BROWSER_EXECUTABLE"] = custom if value == "custom/chrome" else value
+    if "launch" in settings:
+        values["PLAYWRIGHT_LAUNCH_OPTIONS"] = {"executable_path": other}
+    if expected.startswith("error"):
+        with pytest.raises(BrowserUnavailable) as raised:
+            find_chromium(Settings(values))
+        for part in expected.removeprefix("error: ").split("; "):
+            assert part in str(raised.value)
+        return
+    found = find_chromium(Settings(values))
+    assert (
+        found
+        == {"custom": custom, "other": other, "path": str(on_path_dir / "chromium")}[expected]
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "spider_config", "wanted"),
+    [
+        ({}, None, False),
+        ({"C4_BROWSER": "true"}, None, True),
+        ({"C4_BROWSER_ENABLED": "true"}, None, True),
+        ({}, {"browser": "true"}, True),
+        ({"C4_BROWSER": "true"}, {"browser": False}, False),
+        ({"C4_ENABLED": False, "C4_BROWSER": True}, None, False),
+        ({"C4_BROWSER": "maybe"}, None, False),  # invalid: the middlewares report it
+    ],
+)
+def test_browser_wanted(settings, spider_config, wanted):
+    spider = type("Spider", (), {"c4_config": spider_config})()
+    assert browser_wanted(Settings(settings), spider) is wanted
+
+
+def test_configure_browser_keeps_the_users_settings(tmp_path, monkeypatch):
+    chromium = _executable(tmp_path / "bin" / "chromium")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    settings = Settings()
+    settings.set(
+        "PLAYWRIGHT_LAUNCH_OPTIONS", {"args": ["--lang=de"], "slow_mo": 5}, priority="project"
+    )
+    settings.set("C4_BROWSER_BLOCK_RESOURCES", "image,font", priority="project")
+    settings["DOWNLOAD_HANDLERS"].set("https", "my.own.Handler", priority="project")
+    configure_browser(settings)
+    options = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
+    assert options["executable_path"] == chromium
+    assert options["slow_mo"] == 5
+    assert options["headless"] is True
+    assert "--lang=de" in options["args"]
+    assert "--disable-gpu" in options["args"]
+    assert settings["DOWNLOAD_HANDLERS"]["http"] == HANDLER
+    assert settings["DOWNLOAD_HANDLERS"]["https"] == "my.own.Handler"
+    blocker = settings["PLAYWRIGHT_ABORT_REQUEST"]
+    assert isinstance(blocker, ResourceBlocker)
+    assert blocker.resource_types == {"image", "font"}
+
+
+def test_block_resources_rejects_unknown_types(tmp_path, monkeypatch):
+    _executable(tmp_path / "bin" / "chromium")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    with pytest.raises(ConfigError, match=r"C4_BROWSER_BLOCK_RESOURCES.*'document'"):
+        configure_browser(Settings({"C4_BROWSER_BLOCK_RESOURCES": ["image", "document"]}))
+
+
+# --- the request: picklable meta ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("css:#main .item", ("css", "#main .item")),
+        ("js:() => window.ready === true", ("js", "() => window.ready === true")),
+        ("() => document.images.length > 2", ("js", "() => document.images.length > 2")),
+        ("function () { return true; }", ("js", "function () { return true; }")),
+        ("  #late-link  ", ("css", "#late-link")),
+        ("div[data-loaded]", ("css", "div[data-loaded]")),
+    ],
+)
+def test_parse_wait_for(spec, expected):
+    assert parse_wait_for(spec) == expected
+
+
+def test_browser_request_meta_is_picklable_and_set_up_once():
+    config = CrawlerRunConfig(
+        browser=True,
+        wait_for="css:#ready",
+        wait_for_timeout=2000,
+        wait_for_images=True,
+        page_timeout=5000,
+        screenshot=True,
+        pdf=True,
+        capture_mhtml=True,
+        process_iframes=True,
+        remove_overlay_elements=True,
+        exclude_all_images=True,
+    )
+    users_method = PageMethod("wait_for_timeout", 10)
+    request = scrapy.Request(
+        "https://example.com/",
+        meta={
+            "playwright_page_methods": [users_method],
+            "playwright_page_init_callback": "my.project.init_page",
+        },
+    )
+    setup_browser_request(request, config)
+    setup_browser_request(request, config)  # a retry goes through the middleware again
+    meta = request.meta
+    assert meta["playwright"] is True
+    assert meta["playwright_page_goto_kwargs"] == {
+        "wait_until": "domcontentloaded",
+        "timeout": 5000,
+    }
+    first, ours = meta["playwright_page_methods"]
+    assert first is users_method
+    assert ours.method is run_page_steps
+    assert ours.args[0] == {
+        "wait_for": ["css", "#ready", 2000],
+        "wait_for_images": 5000,
+        "process_iframes": True,
+        "remove_overlay_elements": True,
+        "pdf": True,
+        "capture_mhtml": True,
+        "screenshot": True,
+        "timeout": 5000,
+    }
+    assert meta["playwright_page_init_callback"] == "c4scrapy.browser.block_images"
+    assert meta["_c4_user_page_init_callback"] == "my.project.init_page"
+    assert meta["dont_cache"] is True
+    copy = request_from_dict(pickle.loads(pickle.dumps(request.to_dict())))
+    assert copy.meta["playwright_page_methods"][1].method is run_page_steps
+
+    side_download = scrapy.Request("https://example.com/robots.txt", callback=NO_CALLBACK)
+    setup_browser_request(side_download, config)
+    assert "playwright" not in side_download.meta
+
+
+# --- crawls with the real Chromium --------------------------------------------------------
+
+
+def _png(body: bytes, pause: float = 0.0):
+    chunks: list[Any] = [pause, body] if pause else [body]
+    return lambda handler: (200, {"Content-Type": "image/png"}, chunks)
+
+
+def _html(body: str, pause: float = 0.0):
+    document = f"<!doctype html><html><head><title>t</title></head><body>{body}</body></html>"
+    chunks: list[Any] = [pause, document.encode()] if pause else document.encode()
+    return lambda handler: (200, {"Content-Type": "text/html; charset=utf-8"}, chunks)
+
+
+@pytest.fixture(scope="module")
+def browser_site():
+    require_tool("chromium", "/usr/bin/chromium")
+    with LocalServer(SITE) as server:
+        server.routes["/slow-image.png"] = _png(PNG_RED, pause=0.6)
+        for n in (1, 2, 3):
+            server.routes[f"/gallery/{n}.png"] = _png(PNG_RED)
+        server.routes["/slow-navigation.html"] = _html("<p>too late</p>", pause=4)
+        for n in range(12):
+            server.routes[f"/plain/{n}.html"] = _html(f"<h1>Plain page {n}</h1>")
+        yield server
+
+
+@pytest.mark.browser
+def test_browser_features_in_one_crawl(browser_site, tmp_path):
+    base = browser_site.url
+    plan = [
+        (base + "js-links.html", {"browser": True, "wait_for": "css:#late-link"}),
+        (base + "js-links.html?http", {}),
+        (
+            base + "late-images.html",
+            {
+                "browser": True,
+                "wait_for_images": True,
+                "screenshot": True,
+                "pdf": True,
+                "capture_mhtml": True,
+            },
+        ),
+        (base + "iframe.html", {"browser": True, "process_iframes": True}),
+        (base + "overlay.html", {"browser": True, "remove_overlay_elements": True}),
+        (base + "overlay.html?kept", {"browser": True}),
+        (base + "gallery.html", {"browser": True, "exclude_all_images": True}),
+        (base + "slow-navigation.html", {"browser": True, "page_timeout": 1000}),
+        (
+            base + "js-links.html?never",
+            {"browser": True, "wait_for": "#never", "wait_for_timeout": 500},
+        ),
+        *[(f"{base}plain/{n}.html", {"browser": True}) for n in range(12)],
+    ]
+    run = run_crawl(
+        tmp_path,
+        spider="browser_plan",
+        args={"plan": json.dumps(plan)},
+        settings={
+            "SPIDER_MODULES": "tests.test_browser",
+            "C4_BROWSER_ENABLED": "True",
+            "CONCURRENT_REQUESTS": 8,
+        },
+        timeout=120,
+    )
+    pages = run.by_url()
+    assert len(run.items) == len(plan) == len(pages), run.log[-3000:]
+
+    rendered = pages[base + "js-links.html"]
+    hrefs = [link["href"] for link in rendered["links"]["internal"]]
+    assert hrefs == [f"{base}made-by-js-{n}.html" for n in (1, 2, 3)] + [
+        base + "arrived-late.html"
+    ]
+    assert [image["src"] for image in rendered["media"]["images"]] == [base + "img/green.png"]
+    assert rendered["c4"]["browser"]["rendered"] is True
+    plain_http = pages[base + "js-links.html?http"]
+    assert plain_http["links"]["internal"] == []
+    assert "browser" not in plain_http["c4"]
+
+    late = pages[base + "late-images.html"]
+    assert [image["src"] for image in late["media"]["images"]] == [
+        base + "img/red.png",
+        base + "slow-image.png",
+    ]
+    png = base64.b64decode(late["screenshot"])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert struct.unpack(">II", png[16:24]) == (1280, 1800)  # full page, not the viewport
+    pypdf = pytest.importorskip("pypdf")
+    pdf = pypdf.PdfReader(io.BytesIO(base64.b64decode(late["pdf"])))
+    assert len(pdf.pages) >= 1
+    assert "Images that load late" in pdf.pages[0].extract_text()
+    archive = email.message_from_string(late["mhtml"])
+    parts = {part["Content-Location"]: part for part in archive.walk() if part["Content-Location"]}
+    slow_image = parts[base + "slow-image.png"]
+    assert slow_image.get_content_type() == "image/png"
+    assert slow_image.get_payload(decode=True) == PNG_RED
+
+    framed = pages[base + "iframe.html"]
+    assert framed["c4"]["browser"]["iframes_merged"] == 2
+    assert {link["href"] for link in framed["links"]["internal"]} == {
+        base + "frames/deeper.html",  # relative to the frame, not to the parent page
+        base + "from-grandchild.html",
+    }
+    assert [image["src"] for image in framed["media"]["images"]] == [base + "frames/pic.png"]
+    for text in ("The parent page says hello", "says hello from inside", "two levels down"):
+        assert text in framed["markdown"]
+    assert 'class="extracted-iframe-content-0"' in framed["cleaned_html"]  # Crawl4AI's name
+
+    cleared = pages[base + "overlay.html"]
+    assert cleared["c4"]["browser"]["overlays_removed"] == 2
+    assert "We use cookies" not in cleared["markdown"]
+    assert "newsletter" not in cleared["markdown"]
+    assert "The real content" in cleared["markdown"]
+    assert {link["href"] for link in cleared["links"]["internal"]} == {
+        base + "nav-home.html",  # a fixed navigation bar is not an overlay
+        base + "nav-docs.html",
+        base + "article-next.html",
+    }
+    assert "We use cookies" in pages[base + "overlay.html?kept"]["markdown"]
+
+    gallery = pages[base + "gallery.html"]
+    assert gallery["success"] is True
+    assert gallery["media"]["images"] == []
+    assert gallery["c4"]["browser"]["images_blocked"] == 3
+    assert sum(browser_site.hits[f"/gallery/{n}.png"] for n in (1, 2, 3)) == 0
+
+    timed_out = pages[base + "slow-navigation.html"]
+    assert timed_out["success"] is False
+    assert "Timeout 1000ms exceeded" in timed_out["error_message"]
+    missed = pages[base + "js-links.html?never"]
+    assert missed["success"] is False
+    assert "wait_for css:#never was not met within 500 ms" in missed["error_message"]
+    assert all(pages[f"{base}plain/{n}.html"]["success"] for n in range(12))
+
+    stats = run.stats
+    assert stats["c4/browser/pages"] == len(plan) - 3  # one plain HTTP page, two failures
+    assert stats["playwright/page_count"] == stats["playwright/page_count/closed"]
+    assert stats["playwright/context_count"] == 1
+    assert stats["playwright/browser_count"] == 1
+    assert stats.get("scheduler/unserializable", 0) == 0
+
+
+def _kill_browser_of(marker: str) -> int:
+    """SIGKILL the Chromium that the crawl whose command line holds ``marker`` launched."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                parents[int(entry.name)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
+                commands[int(entry.name)] = fh.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+    crawls = {pid for pid, command in commands.items() if marker in command}
+
+    def launched_by_crawl(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid in crawls:
+                return True
+        return False
+
+    killed = 0
+    for pid, command in commands.items():
+        if "chromium" in command and "--type=" not in command and launched_by_crawl(pid):
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+    return killed
+
+
+@pytest.mark.browser
+def test_site_crawl_goes_on_when_the_browser_dies(tmp_path):
+    require_tool("chromium", "/usr/bin/chromium")
+    site = tmp_path / "site"
+    (site / "private").mkdir(parents=True)
+    links = "".join(f'<a href="/p{n}.html">page {n}</a> ' for n in range(16))
+    (site / "index.html").write_text(
+        f'<html><body>{links}<a href="/kill-browser.html">kill</a>'
+        f'<a href="/private/secret.html">secret</a></body></html>'
+    )
+    for n in range(16):
+        (site / f"p{n}.html").write_text(
+            f'<html><body><h1>Page {n}</h1><img src="/img/{n}.png" alt="picture {n}" '
+            'width="320" height="200"></body></html>'
+        )
+    (site / "private" / "secret.html").write_text("<html><body>secret</body></html>")
+    (site / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
+    kills: list[int] = []
+    with LocalServer(site) as server:
+        for n in range(16):
+            server.routes[f"/img/{n}.png"] = _png(PNG_RED)
+
+        def kill_browser(handler):
+            if not kills:
+                kills.append(_kill_browser_of(str(tmp_path)))
+            return 200, {"Content-Type": "text/html"}, "<html><body>survived</body></html>"
+
+        server.routes["/kill-browser.html"] = kill_browser
+        run = run_crawl(
+            tmp_path,
+            args={"url": server.url, "browser": "true", "screenshot": "true"},
+            settings={
+                "ROBOTSTXT_OBEY": "True",
+                "C4_BROWSER_BLOCK_RESOURCES": "image",
+                "C4_BROWSER_CAPTURES_DIR": str(tmp_path / "captures"),
+                "CONCURRENT_REQUESTS": 4,
+            },
+            timeout=120,
+        )
+        image_hits = sum(server.hits[f"/img/{n}.png"] for n in range(16))
+        robots_hits = server.hits["/robots.txt"]
+        secret_hits = server.hits["/private/secret.html"]
+    assert len(kills) == 1
+    assert kills[0] >= 1, "the crawl's browser was not found to kill"
+    pages = run.by_url()
+    expected = {server.url, server.url + "kill-browser.html"} | {
+        f"{server.url}p{n}.html" for n in range(16)
+    }
+    assert set(pages) - {server.url + "private/secret.html"} == expected, run.log[-3000:]
+    assert secret_hits == 0
+    assert robots_hits == 1
+    stats = run.stats
+    assert stats["playwright/browser_count"] == 2  # relaunched after it died
+    # the pages in flight when it died failed at once and RetryMiddleware fetched them again
+    assert 1 <= stats["retry/reason_count/scrapy.exceptions.DownloadFailedError"] <= 4
+    assert all(pages[url]["success"] for url in expected)
+    for n in range(16):
+        page = pages[f"{server.url}p{n}.html"]
+        assert [image["alt"] for image in page["media"]["images"]] == [f"picture {n}"]
+        screenshot = Path(page["screenshot"])
+        assert screenshot.parent == tmp_path / "captures"
+        assert screenshot.read_bytes().startswith(b"\x89PNG")
+    assert image_hits == 0  # blocked in the browser, still reported from the HTML
+    assert stats["playwright/request_count/aborted"] >= 16
+    assert 0 <= stats["playwright/page_count"] - stats["playwright/page_count/closed"] <= 4
+
+
+def test_missing_chromium_stops_the_crawl_at_start_up(tmp_path):
+    run = run_crawl(
+        tmp_path,
+        args={"url": "http://127.0.0.1:9/", "browser": "true"},
+        settings={"C4_BROWSER_EXECUTABLE": str(tmp_path / "no-such-chromium")},
+        timeout=60,
+    )
+    assert run.returncode != 0
+    assert "C4_BROWSER_EXECUTABLE is" in run.log
+    assert "which is not an executable file" in run.log
+    assert run.items == []

@@ -53,7 +53,6 @@ def crawl(
     if redis_url:
         settings |= {
             "SCHEDULER": "c4scrapy.distributed.RedisScheduler",
-            "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
             "REDIS_URL": redis_url,
             "SCHEDULER_PERSIST": "True",
             "C4_REDIS_IDLE_TIMEOUT": "1",

@@ -3,12 +3,12 @@
 Every worker runs the same command with these settings (``pip install scrapy-redis``)::
 
     SCHEDULER = "c4scrapy.distributed.RedisScheduler"
-    DUPEFILTER_CLASS = "scrapy_redis.dupefilter.RFPDupeFilter"
     REDIS_URL = "redis://127.0.0.1:6379/0"
     SCHEDULER_PERSIST = True          # keep the frontier when workers stop (pause/resume)
 
 ``RedisScheduler`` is scrapy-redis 0.9.1's ``Scheduler`` (queue, dupefilter, serializer and
-their settings unchanged) adapted to Scrapy 2.19 and to workers that come and go:
+their settings unchanged; Scrapy's default in-process ``DUPEFILTER_CLASS`` is replaced by
+scrapy-redis' ``RFPDupeFilter``) adapted to Scrapy 2.19 and to workers that come and go:
 
 - **No early exit.** A worker whose own downloads are done keeps waiting while another
   worker is busy (its callbacks may still add requests) or requests are queued, and picks
@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
+from scrapy.settings import default_settings
 from scrapy.utils.asyncio import create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.misc import load_object
@@ -60,6 +61,9 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
+
+#: Scrapy's default dupefilter is replaced by this one: fingerprints must be shared too.
+SHARED_DUPEFILTER = "scrapy_redis.dupefilter.RFPDupeFilter"
 
 _TICK = 0.2  # seconds between heartbeats; also how fast an idle worker notices new requests
 _WORKER_TTL = 60.0  # seconds without a heartbeat after which a worker counts as gone
@@ -87,7 +91,18 @@ class RedisScheduler(Scheduler):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        scheduler = cls.from_settings(crawler.settings)
+        settings = crawler.settings
+        dupefilter = settings.get("DUPEFILTER_CLASS")
+        if dupefilter == default_settings.DUPEFILTER_CLASS:
+            settings = settings.copy()  # frozen, like the crawler's
+            settings.frozen = False
+            settings.set("DUPEFILTER_CLASS", SHARED_DUPEFILTER)
+        elif not hasattr(load_object(dupefilter), "from_spider"):
+            raise ValueError(
+                f"DUPEFILTER_CLASS {dupefilter!r} keeps its fingerprints in this process;"
+                f" a shared frontier needs them in Redis: use {SHARED_DUPEFILTER!r}"
+            )
+        scheduler = cls.from_settings(settings)
         scheduler.stats = crawler.stats
         scheduler._attach(crawler)
         return scheduler

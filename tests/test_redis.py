@@ -13,25 +13,66 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from scrapy import Request, Spider
+from scrapy.utils.test import get_crawler
 
+from c4scrapy.distributed import RedisScheduler
 from tests.conftest import require_tool
 from tests.crawling import CrawlRun, run_crawl
 from tests.services import DOCS_SITE, DocsSite, RedisServer
-
-pytestmark = pytest.mark.slow
 
 PAGES = 200
 EARLY_STOP = 30
 PREVIEWS = importlib.util.find_spec("c4scrapy.previews") is not None
 
 
+class Site(Spider):
+    name = "site"
+
+    def parse(self, response: object) -> None:
+        pass
+
+
+def _worker(redis_url: str) -> tuple[RedisScheduler, Site, dict[str, int]]:
+    """A scheduler as one ``scrapy crawl`` process opens it (in-process: Scrapy's
+    deprecation warnings are errors here, so this also checks the shim's API use)."""
+    crawler = get_crawler(Site, {"SCHEDULER": "c4scrapy.distributed.RedisScheduler",
+                                 "REDIS_URL": redis_url})  # fmt: skip
+    crawler.stats.open_spider()
+    spider = Site.from_crawler(crawler)
+    scheduler = RedisScheduler.from_crawler(crawler)
+    scheduler.open(spider)
+    return scheduler, spider, crawler.stats.get_stats()
+
+
+def test_scheduler_shares_fingerprints_and_budget_and_keeps_what_it_cannot_share(tmp_path):
+    with RedisServer(require_tool("redis-server", "/usr/bin/redis-server"), tmp_path) as redis:
+        a, spider_a, stats_a = _worker(redis.url)
+        b, spider_b, _ = _worker(redis.url)
+        assert a.enqueue_request(Request("http://site.test/1", callback=spider_a.parse))
+        assert not b.enqueue_request(Request("http://site.test/1", callback=spider_b.parse))
+        unshareable = Request("http://site.test/2", callback=lambda response: None)
+        assert a.enqueue_request(unshareable)
+        assert stats_a["scheduler/unserializable"] == 1
+        assert b.next_request().url == "http://site.test/1", "B takes A's request"
+        assert b.next_request() is None
+        assert a.next_request() is unshareable, "only A can crawl it, and it does"
+        assert a.next_request() is None
+        assert [a.admit(key, 2) for key in ("x", "y", "x")] == [True, True, False]
+        assert not b.admit("z", 2), "one page budget for all workers"
+        a.close("closespider_itemcount")
+        assert redis.client.exists("site:dupefilter"), "B is still crawling: nothing flushed"
+        b.close("finished")
+        assert redis.client.keys("*") == [], "the last worker out flushed"
+
+
+@pytest.mark.slow
 def test_workers_share_one_frontier_and_crawl_each_page_once(tmp_path):
     redis_server = require_tool("redis-server", "/usr/bin/redis-server")
     require_tool("python3.11-doc", str(DOCS_SITE / "index.html"))
     with RedisServer(redis_server, tmp_path / "redis") as redis, DocsSite() as site:
         settings = {
             "SCHEDULER": "c4scrapy.distributed.RedisScheduler",
-            "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
             "REDIS_URL": redis.url,
             "C4_REDIS_IDLE_TIMEOUT": "1",
             "FEED_EXPORT_FIELDS": "url,success,links",

@@ -210,7 +210,20 @@ def print_site(site: Site, ours: dict[str, Any], theirs: dict[str, Any]) -> dict
     return summary
 
 
+#: (label, file suffix, function) of extract_page's parts, for the time-by-part table.
+PARTS = (
+    ("parse (decode + parsel)", "extract/page.py", "parse_html"),
+    ("metadata", "extract/metadata.py", "extract_metadata"),
+    ("links", "extract/links.py", "extract_links"),
+    ("media", "extract/media.py", "extract_media"),
+    ("tables", "extract/tables.py", "extract_tables"),
+    ("cleaned_html + markdown", "extract/content.py", "build_content"),
+    ("of which markdown", "c4scrapy/markdown.py", "generate"),
+)
+
+
 def profile(site: Site, top: int, limit: int) -> None:
+    """One pass of the full extract_page under cProfile: time by part, then hot spots."""
     pages = [(read_page(p), url) for p, url in list(site.urls.items())[: limit or None]]
     config = CrawlerRunConfig()
     profiler = cProfile.Profile()
@@ -219,9 +232,23 @@ def profile(site: Site, top: int, limit: int) -> None:
         extract_page(data, url, config)
     profiler.disable()
     stats = pstats.Stats(profiler)
-    total = stats.total_tt  # type: ignore[attr-defined]
-    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore[attr-defined]
-    print(f"\n### {site.name}: top {top} functions by own time (cProfile, {total:.2f} s in all)\n")
+    entries = stats.stats  # type: ignore[attr-defined]
+    total = sum(own for _, _, own, _, _ in entries.values())
+    whole = next(
+        (cum for (f, _, n), (*_, cum, _) in entries.items() if n == "extract_page"), total
+    )
+    print(f"\n### {site.name}: extract_page by part (cProfile, {whole:.2f} s in all)\n")
+    print("| part | cumulative s | share |")
+    print("|---|---|---|")
+    for label, suffix, name in PARTS:
+        cumulative = sum(
+            cum
+            for (filename, _, function), (*_, cum, _) in entries.items()
+            if function == name and filename.endswith(suffix)
+        )
+        print(f"| {label} | {cumulative:.2f} | {cumulative / whole:.0%} |")
+    rows = sorted(entries.items(), key=lambda kv: kv[1][2], reverse=True)
+    print(f"\n### {site.name}: top {top} functions by own time\n")
     print("| function | calls | own s | own % | cumulative s |")
     print("|---|---|---|---|---|")
     for (filename, line, name), (_, calls, own, cumulative, _) in rows[:top]:

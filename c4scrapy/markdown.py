@@ -78,7 +78,7 @@ import dataclasses
 import math
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import html_to_markdown as h2m
 import lxml.html
@@ -91,7 +91,12 @@ if TYPE_CHECKING:
 
     from lxml.html import HtmlElement
 
-__all__ = ["BM25ContentFilter", "DefaultMarkdownGenerator", "PruningContentFilter"]
+__all__ = [
+    "BM25ContentFilter",
+    "ContentFilter",
+    "DefaultMarkdownGenerator",
+    "PruningContentFilter",
+]
 
 CONTENT_SOURCES = ("cleaned_html", "raw_html")
 
@@ -237,11 +242,17 @@ def html_to_markdown(html: str, options: Mapping[str, Any] | None = None) -> str
     return result.content or ""
 
 
+class ContentFilter(Protocol):
+    """What ``content_filter`` accepts: Crawl4AI's ``filter_content(html) -> [html chunks]``."""
+
+    def filter_content(self, html: str, /) -> list[str]: ...
+
+
 @dataclasses.dataclass(frozen=True)
 class DefaultMarkdownGenerator:
     """Crawl4AI's ``DefaultMarkdownGenerator``: markdown, fit_markdown and fit_html."""
 
-    content_filter: PruningContentFilter | BM25ContentFilter | None = None
+    content_filter: ContentFilter | None = None
     options: dict[str, Any] | None = None
     content_source: str = "cleaned_html"
 
@@ -457,8 +468,8 @@ class PruningContentFilter:
             if isinstance(el.tag, str) and any(t.strip() for t in el.itertext())
         ]
 
-    def _remove(self, node: HtmlElement, m: tuple[int, int, int, int], min_words: Any) -> bool:
-        text_len, inner_len, link_len, words = m
+    def _remove(self, node: HtmlElement, m: tuple[int, ...], min_words: Any) -> bool:
+        text_len, inner_len, link_len, words, _ = m
         if min_words and words < min_words:
             return True
         density = text_len / inner_len if inner_len else 0.0
@@ -509,27 +520,27 @@ _VOID = frozenset(
 
 def _pruning_metrics(
     root: HtmlElement, need_words: bool
-) -> dict[HtmlElement, tuple[int, int, int, int]]:
-    """(text length, inner HTML length, link text length, words) per element, bottom-up."""
-    metrics: dict[HtmlElement, tuple[int, int, int, int]] = {}
-    for el in reversed([e for e in root.iter() if isinstance(e.tag, str)]):
-        raw = el.text or ""
-        text = raw.strip()
-        text_len = len(text)
-        inner_len = len(raw)
+) -> dict[HtmlElement, tuple[int, int, int, int, int]]:
+    """(text length, inner HTML length, link text length, words, outer HTML length) per
+    element, bottom-up; lengths are those of the serialized HTML, entities unescaped."""
+    metrics: dict[HtmlElement, tuple[int, int, int, int, int]] = {}
+    for el in reversed(list(root.iter(etree.Element))):
+        raw = el.text
+        if raw:
+            text = raw.strip()
+            text_len = len(text)
+            inner_len = len(raw)
+            words = word_count(text) if need_words and text else 0
+        else:
+            text_len = inner_len = words = 0
         link_len = 0
-        words = word_count(text) if need_words and text else 0
         for child in el:
-            tag = child.tag
-            if isinstance(tag, str):
-                c_text, c_inner, c_link, c_words = metrics[child]
-                text_len += c_text
-                link_len += c_text if tag == "a" else c_link
-                words += c_words
-                attrs = sum(len(k) + len(v) + 4 for k, v in child.attrib.items())
-                inner_len += len(tag) + 2 + attrs
-                if tag not in _VOID:
-                    inner_len += c_inner + len(tag) + 3
+            m = metrics.get(child)
+            if m is not None:
+                text_len += m[0]
+                link_len += m[0] if child.tag == "a" else m[2]
+                words += m[3]
+                inner_len += m[4]
             tail = child.tail
             if tail:
                 inner_len += len(tail)
@@ -537,7 +548,14 @@ def _pruning_metrics(
                 text_len += len(stripped)
                 if need_words and stripped:
                     words += word_count(stripped)
-        metrics[el] = (text_len, inner_len, link_len, words)
+        tag = el.tag
+        keys = el.keys()
+        outer_len = len(tag) + 2 + inner_len
+        if keys:
+            outer_len += sum(map(len, keys)) + sum(map(len, el.values())) + 4 * len(keys)
+        if tag not in _VOID:
+            outer_len += len(tag) + 3
+        metrics[el] = (text_len, inner_len, link_len, words, outer_len)
     return metrics
 
 

@@ -258,3 +258,28 @@ def test_default_generator_from_config() -> None:
     assert CrawlerRunConfig().markdown_generator == DefaultMarkdownGenerator()
     assert DefaultMarkdownGenerator(PruningContentFilter()) != DefaultMarkdownGenerator()
     assert PruningContentFilter(preserve_tags=["a"]) == PruningContentFilter(preserve_tags=("a",))
+
+
+class _FirstParagraph:
+    """A user's filter with Crawl4AI's contract: HTML text in, HTML chunks out."""
+
+    def filter_content(self, html: str) -> list[str]:
+        return [lxml.html.tostring(lxml.html.fromstring(html).find(".//p"), encoding="unicode")]
+
+
+class _Broken:
+    content_filter = None
+
+    def generate(self, *args: object, **kwargs: object) -> tuple[str, None, None]:
+        raise RuntimeError("boom")
+
+
+def test_custom_filter_and_failing_generator() -> None:
+    generator = DefaultMarkdownGenerator(content_filter=_FirstParagraph())
+    item = extract_page(ARTICLE, PAGE, {"markdown_generator": generator})
+    assert item.fit_markdown.startswith("Rooftop solar panels")
+    item = extract_page(ARTICLE, PAGE, {"markdown_generator": _Broken()})
+    assert item.success
+    assert item.markdown is None
+    assert "Rooftop" in item.cleaned_html
+    assert item.links["internal"]

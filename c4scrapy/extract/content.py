@@ -55,13 +55,15 @@ side in one ``<div>``; the page's own tree is never modified. The steps, in orde
 
 ``markdown`` is ``config.markdown_generator`` (a ``c4scrapy.markdown.DefaultMarkdownGenerator``)
 applied to cleaned_html; ``fit_markdown`` and ``fit_html`` come from its content filter, if
-any, and are None without one. ``markdown_generator=None`` gives None for all three.
+any, and are None without one. ``markdown_generator=None`` gives None for all three, and so
+does a failing generator (``ContentResult.error`` then says why; the rest of the page stands).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 from typing import TYPE_CHECKING, Any
 
 import lxml.html
@@ -78,6 +80,8 @@ if TYPE_CHECKING:
 
     from c4scrapy.config import CrawlerRunConfig
     from c4scrapy.urls import SiteRules
+
+logger = logging.getLogger(__name__)
 
 DROPPED_TAGS = (
     "script",
@@ -208,6 +212,8 @@ class ContentResult:
     markdown: str | None = None
     fit_markdown: str | None = None
     fit_html: str | None = None
+    error: str | None = None
+    """Why markdown generation failed (markdown, fit_markdown and fit_html are then None)."""
 
 
 def build_content(
@@ -231,14 +237,20 @@ def build_content(
     raw_html = None
     if getattr(generator, "content_source", "cleaned_html") == "raw_html":
         raw_html = lxml.html.tostring(roots[0].getroottree().getroot(), encoding="unicode")
-    markdown, fit_markdown, fit_html = generator.generate(
-        cleaned_html,
-        base_url,
-        query=config.query,
-        metadata=metadata,
-        tree=wrapper,
-        raw_html=raw_html,
-    )
+    try:
+        markdown, fit_markdown, fit_html = generator.generate(
+            cleaned_html,
+            base_url,
+            query=config.query,
+            metadata=metadata,
+            tree=wrapper,
+            raw_html=raw_html,
+        )
+    except Exception as exc:  # the page keeps its links, media and cleaned_html
+        logger.warning("markdown generation failed for %s: %r", base_url, exc)
+        logger.debug("markdown generation failed", exc_info=True)
+        error = f"markdown generation failed: {type(exc).__name__}: {exc}"
+        return ContentResult(cleaned_html, error=error)
     return ContentResult(cleaned_html, markdown, fit_markdown, fit_html)
 
 

@@ -30,8 +30,8 @@ scrapy-redis' ``RFPDupeFilter``) adapted to Scrapy 2.19 and to workers that come
 - **A page budget across workers.** ``admit(key, limit)`` keeps the site spider's
   ``max_pages`` count in Redis, so ``-a max_pages=500`` means 500 pages in total.
 
-Workers publish a heartbeat in Redis (``<queue key>:workers`` and ``:busy``); a worker
-silent for ``_WORKER_TTL`` seconds counts as gone.
+Workers publish a heartbeat in Redis (``<queue key>:workers`` and ``:busy``, stamped with
+each machine's clock); a worker silent for ``_WORKER_TTL`` seconds counts as gone.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import RedisError
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.settings import default_settings
@@ -57,6 +58,7 @@ from c4scrapy.config import ENGINE_SETTINGS
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
+    from scrapy.core.engine import ExecutionEngine
     from scrapy.crawler import Crawler
     from typing_extensions import Self
 
@@ -120,6 +122,7 @@ class RedisScheduler(Scheduler):
         self._published_busy = False
         self._quiet_since: float | None = None
         self._unserializable_logged = False
+        self._redis_down = False
         self._ticker: Any = None
         crawler.signals.connect(self._on_spider_idle, signal=signals.spider_idle)
 
@@ -155,14 +158,15 @@ class RedisScheduler(Scheduler):
             queued,
             others,
         )
-        if not queued and not others and self.server.exists(self.df.key):
+        seen_key = getattr(self.df, "key", None)
+        if not queued and not others and seen_key and self.server.exists(seen_key):
             logger.warning(
                 "The dupefilter %r still holds %d fingerprints from an earlier run, so those"
                 " URLs will not be crawled again; delete the crawl's keys to start afresh"
                 " (redis-cli --scan --pattern '%s:*' | xargs redis-cli del)",
-                self.df.key,
-                self.server.scard(self.df.key),
-                self.spider.name,
+                seen_key,
+                self.server.scard(seen_key),
+                spider.name,
             )
         self._ticker = create_looping_call(self._tick)
         self._ticker.start(_TICK, now=False)
@@ -172,6 +176,7 @@ class RedisScheduler(Scheduler):
             self._ticker.stop()
         self.server.zrem(self.busy_key, self.worker_id)
         self.server.zrem(self.workers_key, self.worker_id)
+        self._inc("c4/redis/lost_on_close", len(self._memory))
         others = self._live_workers()
         if not self.persist and not others:
             self.flush()
@@ -181,7 +186,6 @@ class RedisScheduler(Scheduler):
         for request in self._claimed:
             self.queue.push(request)
         self._inc("c4/redis/returned_on_close", returned)
-        self._inc("c4/redis/lost_on_close", len(self._memory))
         logger.info(
             "Leaving the shared crawl (%s): %d request(s) queued, %d other worker(s) live,"
             " %d request(s) handed back",
@@ -226,7 +230,7 @@ class RedisScheduler(Scheduler):
             if request is None:
                 return None
             if not self._published_busy:
-                self._publish(busy=True)
+                self._mark_busy()
         self._inc("scheduler/dequeued/redis")
         self._inc("scheduler/dequeued")
         return request
@@ -246,6 +250,20 @@ class RedisScheduler(Scheduler):
         engine = self.crawler.engine
         if engine is None or not engine.running or self._closing:
             return
+        try:
+            self._cooperate(engine)
+        except RedisError as exc:  # keep ticking: an exception would stop the looping call
+            self._quiet_since = None
+            if not self._redis_down:
+                self._redis_down = True
+                logger.warning("Redis unreachable (%s); retrying every %s s", exc, _TICK)
+            return
+        if self._redis_down:
+            self._redis_down = False
+            logger.info("Redis reachable again")
+
+    def _cooperate(self, engine: ExecutionEngine) -> None:
+        """Publish this worker's heartbeat, wake it for queued work, end the crawl when done."""
         busy = not engine.spider_is_idle()
         now = time.time()
         pipe = self.server.pipeline(transaction=False)
@@ -275,7 +293,7 @@ class RedisScheduler(Scheduler):
         request = self.queue.pop()
         if request is None:
             return
-        self._publish(busy=True)
+        self._mark_busy()
         self._handover = request
         try:
             self.crawler.engine.crawl(request)
@@ -292,12 +310,10 @@ class RedisScheduler(Scheduler):
             and time.monotonic() - self._quiet_since >= self.idle_timeout
         )
 
-    def _publish(self, *, busy: bool) -> None:
-        if busy:
-            self.server.zadd(self.busy_key, {self.worker_id: time.time()})
-        else:
-            self.server.zrem(self.busy_key, self.worker_id)
-        self._published_busy = busy
+    def _mark_busy(self) -> None:
+        """At once, not at the next tick: the queue may have just become empty."""
+        self.server.zadd(self.busy_key, {self.worker_id: time.time()})
+        self._published_busy = True
 
     def _live_workers(self) -> int:
         """Other workers with a recent heartbeat."""

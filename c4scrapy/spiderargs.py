@@ -29,6 +29,9 @@ def spider_config(args: dict[str, Any]) -> dict[str, Any]:
     strategy = _extraction_strategy(args)
     if strategy is not None:
         overrides["extraction_strategy"] = strategy
+        fit_input = str(getattr(strategy, "input_format", "")).startswith("fit_")
+        if fit_input and "markdown_generator" not in args:
+            overrides["markdown_generator"] = _filtering_generator(query)
     if query is not None or preview is not None:
         fields: dict[str, Any] = {}
         if preview is not None:
@@ -78,3 +81,11 @@ def _extraction_strategy(args: dict[str, Any]) -> Any:
 
         return LLMExtractionStrategy.from_args(llm)
     return None
+
+
+def _filtering_generator(query: str | None) -> Any:
+    """``-a llm_input_format=fit_markdown``: BM25 on the query if there is one, else pruning."""
+    from c4scrapy.markdown import BM25ContentFilter, DefaultMarkdownGenerator, PruningContentFilter
+
+    content_filter = BM25ContentFilter() if query else PruningContentFilter()
+    return DefaultMarkdownGenerator(content_filter=content_filter)

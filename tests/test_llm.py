@@ -292,3 +292,46 @@ def test_failed_calls_are_classified_for_retries(make, expected) -> None:
 )
 def test_token_estimate_counts_long_words_by_length(text, tokens) -> None:
     assert estimate_tokens(text) == tokens
+
+
+def test_spider_arguments_build_the_strategy_and_a_filter_for_fit_inputs(tmp_path) -> None:
+    from c4scrapy.markdown import BM25ContentFilter, PruningContentFilter
+    from c4scrapy.spiderargs import spider_config
+
+    schema = tmp_path / "product.json"
+    schema.write_text('{"type": "object", "properties": {"name": {"type": "string"}}}')
+    args = {
+        "llm_provider": "ollama/llama3",
+        "llm_base_url": "http://127.0.0.1:11434",
+        "llm_schema": str(schema),
+        "llm_temperature": "0.2",
+        "llm_extra_args": '{"max_tokens": 300}',
+        "llm_chunk_token_threshold": "500",
+    }
+    strategy = spider_config(args)["extraction_strategy"]
+    assert strategy.llm_config.temperature == 0.2
+    assert strategy.schema["properties"] == {"name": {"type": "string"}}
+    assert strategy.extra_args == {"max_tokens": 300}
+    assert strategy.chunk_token_threshold == 500
+    assert "markdown_generator" not in spider_config(args)
+    fit = spider_config({**args, "llm_input_format": "fit_markdown"})
+    assert isinstance(fit["markdown_generator"].content_filter, PruningContentFilter)
+    with_query = spider_config({**args, "llm_input_format": "fit_markdown", "query": "shoes"})
+    assert isinstance(with_query["markdown_generator"].content_filter, BM25ContentFilter)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"llm_instruction": "x"}, "-a llm_provider: required"),
+        ({"llm_provider": "openai/x", "llm_input_format": "pdf"}, "-a llm_input_format: expected"),
+        ({"llm_provider": "openai/x", "llm_temprature": "1"}, "did you mean llm_temperature"),
+        ({"llm_provider": "openai/x", "llm_schema": "/nope.json"}, "-a llm_schema: cannot read"),
+        ({"llm_provider": "openai/x", "schema": "{}"}, "choose one extraction strategy"),
+    ],
+)
+def test_bad_llm_spider_arguments_name_the_argument(args, message) -> None:
+    from c4scrapy.spiderargs import spider_config
+
+    with pytest.raises(ConfigError, match=message):
+        spider_config(args)

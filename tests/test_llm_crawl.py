@@ -31,6 +31,7 @@ from c4scrapy import (
     LLMConfig,
     LLMExtractionStrategy,
 )
+from c4scrapy.markdown import DefaultMarkdownGenerator, PruningContentFilter
 from tests.crawling import ROOT, run_crawl
 from tests.fake_llm import FakeLLM
 
@@ -317,12 +318,28 @@ def docs_example_configs(llm_url: str) -> dict[str, CrawlerRunConfig]:
         extra_args={"temperature": 0.1, "max_tokens": 1500},
     )
     kg_config = CrawlerRunConfig(extraction_strategy=kg_strategy, cache_mode=CacheMode.BYPASS)
+    # LLM strategies, 7. Input Format: fit_markdown after a PruningContentFilter, and
+    # without a content filter (the markdown is used, and the item says so)
+    fit_strategy = LLMExtractionStrategy(
+        llm_config=LLMConfig(
+            provider="openai/products", api_token="env:FAKE_LLM_KEY", base_url=llm_url
+        ),
+        schema=Product.model_json_schema(),
+        instruction="Extract all product objects with 'name' and 'price' from the content.",
+        input_format="fit_markdown",
+    )
+    fit_config = CrawlerRunConfig(
+        markdown_generator=DefaultMarkdownGenerator(content_filter=PruningContentFilter()),
+        extraction_strategy=fit_strategy,
+    )
     return {
         "hn.html": hn_config,
         "article.html": article_config,
         "blocks.html": blocks_config,
         "products.html": products_config,
         "kg.html": kg_config,
+        "fit.html": fit_config,
+        "nofilter.html": CrawlerRunConfig(extraction_strategy=fit_strategy),
     }
 
 
@@ -375,6 +392,13 @@ DOCS_PAGES = {
 <aside><div class="article-block"><h2>Sponsored</h2></div></aside>
 <footer>(c) news</footer></body></html>""",
     "products.html": _page("Products", _products(40, 3)),
+    "fit.html": _page(
+        "Fit",
+        '<nav><a href="/a">Home</a> | <a href="/b">Shop</a> | <a href="/c">Cart</a></nav>'
+        + _products(50, 2)
+        + '<footer><a href="/t">Terms</a> <a href="/p">Privacy</a></footer>',
+    ),
+    "nofilter.html": _page("No filter", _products(60, 1)),
     "kg.html": _page(
         "History of computing",
         "<p>Ada Lovelace worked with Charles Babbage. Charles Babbage designed the "
@@ -446,7 +470,18 @@ def test_docs_examples_run_in_a_scrapy_crawl(site_server, tmp_path) -> None:
     assert "elsewhere" in article_call.content  # exclude_external_links: text kept
     assert "other.example" not in article_call.content
     assert f'knowledge graph usage: {{"prompt": {kg_call.usage["prompt_tokens"]}' in run.log
-    assert run.stats["c4/llm/pages"] == 3
+    fit = items["fit.html"]
+    (fit_call,) = fake.calls_for(fit["url"])
+    assert fit["c4"]["llm"]["input_format"] == "fit_markdown"
+    assert fit_call.content == fit["fit_markdown"]
+    assert "Privacy" in fit["markdown"]
+    assert "Privacy" not in fit_call.content
+    assert [p["name"] for p in data["fit.html"]] == ["Widget 50", "Widget 51"]
+    nofilter = items["nofilter.html"]["c4"]["llm"]
+    assert nofilter["input_format"] == "markdown"
+    assert "needs a content filter" in nofilter["input_note"]
+    assert [p["name"] for p in data["nofilter.html"]] == ["Widget 60"]
+    assert run.stats["c4/llm/pages"] == 5
     assert run.stats["c4/schema/News Items/items"] == 2
 
 

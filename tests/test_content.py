@@ -410,3 +410,11 @@ def test_docs_7_combining_css_selection_methods() -> None:
     assert item.links["external"] == []
     whole = extract_page(NEWS, NEWS_URL, {"excluded_tags": ["nav", "footer", "header"]})
     assert len(whole.links["external"]) == 3
+
+
+def test_targets_inside_excluded_regions_are_excluded() -> None:
+    config = {"target_elements": ["nav a", "#main-content p"], "excluded_tags": ["nav"]}
+    item = extract_page(SELECTION_PAGE, PAGE, config)
+    assert text_of(item.cleaned_html) == "Main text with a link."
+    config = {"target_elements": [".sidebar"], "excluded_selector": "body > div.sidebar"}
+    assert extract_page(SELECTION_PAGE, PAGE, config).cleaned_html == "<div></div>"

@@ -203,6 +203,7 @@ def configure_browser(settings: BaseSettings) -> str | None:
         _set_over(settings, "PLAYWRIGHT_LAUNCH_OPTIONS", options)
     settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="addon")
     settings.set("PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER", True, priority="addon")
+    capture_concurrency(settings)  # validated now, at start-up
     blocked = set(settings.getlist("C4_BROWSER_BLOCK_RESOURCES"))
     if blocked:
         unknown = blocked - BLOCKABLE_RESOURCES
@@ -218,6 +219,17 @@ def configure_browser(settings: BaseSettings) -> str | None:
         else:
             settings.set("PLAYWRIGHT_ABORT_REQUEST", ResourceBlocker(blocked), priority="addon")
     return executable
+
+
+def capture_concurrency(settings: BaseSettings) -> int:
+    name = "C4_BROWSER_CAPTURE_CONCURRENCY"
+    try:
+        limit = settings.getint(name, ENGINE_SETTINGS[name])
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ConfigError(f"setting {name}: expected an integer >= 1, got {settings.get(name)!r}")
+    return limit
 
 
 def _is_playwright_handler(value: Any) -> bool:
@@ -287,6 +299,7 @@ def _build_download_handler() -> type:
             self._download_timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
             self._browser_gone: asyncio.Future[None] | None = None
             self._pages: dict[int, Page] = {}
+            CaptureSlots.configure(capture_concurrency(crawler.settings))
 
         def _current_browser_gone(self) -> asyncio.Future[None]:
             if self._browser_gone is None or self._browser_gone.done():
@@ -463,18 +476,44 @@ async def run_page_steps(page: Page, steps: dict[str, Any]) -> dict[str, Any]:
         except PlaywrightError as exc:
             report.setdefault("errors", {})["remove_overlay_elements"] = _first_line(exc)
     captures = (
-        ("pdf", lambda: page.pdf(print_background=True)),
-        ("capture_mhtml", lambda: _capture_mhtml(page)),
-        ("screenshot", lambda: page.screenshot(full_page=True, type="png", timeout=timeout)),
+        ("pdf", True, lambda: page.pdf(print_background=True)),
+        ("capture_mhtml", False, lambda: _capture_mhtml(page)),
+        ("screenshot", True, lambda: page.screenshot(full_page=True, type="png", timeout=timeout)),
     )
-    for name, capture in captures:
+    for name, heavy, capture in captures:
         if steps.get(name):
             try:
-                report[name] = await capture()
+                if heavy:
+                    async with CaptureSlots.semaphore():
+                        report[name] = await capture()
+                else:
+                    report[name] = await capture()
             except PlaywrightError as exc:
                 report.setdefault("errors", {})[name] = _first_line(exc)
     report["seconds"] = round(time.perf_counter() - started, 3)
     return report
+
+
+class CaptureSlots:
+    """How many full-page screenshots and PDFs render at once in this process.
+
+    One of a very tall page (80,000 px) takes Chromium ~20 s and ~1.3 GB; eight at once
+    (one per concurrent page) took 5.5 GB. Queued captures make memory a function of the
+    tallest page, not of the concurrency. ``C4_BROWSER_CAPTURE_CONCURRENCY`` sets it.
+    """
+
+    limit = 1
+    _semaphore: asyncio.Semaphore | None = None
+
+    @classmethod
+    def configure(cls, limit: int) -> None:
+        cls.limit, cls._semaphore = limit, None
+
+    @classmethod
+    def semaphore(cls) -> asyncio.Semaphore:
+        if cls._semaphore is None:
+            cls._semaphore = asyncio.Semaphore(cls.limit)
+        return cls._semaphore
 
 
 async def _wait_for(page: Page, kind: str, target: str, timeout_ms: int) -> None:

@@ -390,6 +390,7 @@ ENGINE_SETTINGS: dict[str, Any] = {
     "C4_BROWSER_EXECUTABLE": None,
     "C4_BROWSER_CAPTURES_DIR": None,
     "C4_BROWSER_BLOCK_RESOURCES": [],
+    "C4_BROWSER_CAPTURE_CONCURRENCY": 1,
 }
 
 _SETTING_RE = re.compile(r"^C4_[A-Z0-9_]+$")

@@ -155,6 +155,14 @@ def test_block_resources_rejects_unknown_types(tmp_path, monkeypatch):
         configure_browser(Settings({"C4_BROWSER_BLOCK_RESOURCES": ["image", "document"]}))
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_capture_concurrency_must_be_positive(tmp_path, monkeypatch, value):
+    _executable(tmp_path / "bin" / "chromium")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    with pytest.raises(ConfigError, match="C4_BROWSER_CAPTURE_CONCURRENCY"):
+        configure_browser(Settings({"C4_BROWSER_CAPTURE_CONCURRENCY": value}))
+
+
 # --- the request: picklable meta ---------------------------------------------------------
 
 

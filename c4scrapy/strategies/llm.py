@@ -122,7 +122,10 @@ class LLMConfig:
     def __repr__(self) -> str:
         token = self.api_token
         shown = None if token is None else token if token.startswith(_ENV_PREFIX) else "***"
-        return f"LLMConfig(provider={self.provider!r}, api_token={shown!r}, base_url={self.base_url!r})"
+        return (
+            f"LLMConfig(provider={self.provider!r}, api_token={shown!r}, "
+            f"base_url={self.base_url!r})"
+        )
 
     def resolved_token(self) -> str | None:
         token = self.api_token
@@ -166,7 +169,10 @@ class TokenUsage:
 
 # -- prompts -------------------------------------------------------------------------------
 
-_HEADER = "Here is the content from the URL:\n<url>{URL}</url>\n\n<url_content>\n{HTML}\n</url_content>\n"
+_HEADER = (
+    "Here is the content from the URL:\n<url>{URL}</url>\n\n"
+    "<url_content>\n{HTML}\n</url_content>\n"
+)
 _PART = (
     "\nThis content is part {PART} of {PARTS} of the page; extract only what is in this part.\n"
 )
@@ -176,13 +182,13 @@ _SCHEMA_TASK = """
 {SCHEMA}
 </schema_block>
 
-Please carefully read the URL content and the user's request. Extract the requested \
-information from the URL content according to the JSON schema in the <schema_block> above.
+Please carefully read the URL content{AND_REQUEST}. Extract the requested information from \
+the URL content according to the JSON schema in the <schema_block> above.
 
 Extraction instructions:
-Return the extracted information as a list of JSON objects, each one matching the schema, \
-one per item of content, in the same order as on the page. Wrap the entire JSON list in \
-<blocks>...</blocks> XML tags.
+Return the extracted information as a list of JSON objects, each one matching the schema \
+(if the schema describes a list, the list itself must match it), one per item of content, \
+in the same order as on the page. Wrap the entire JSON list in <blocks>...</blocks> XML tags.
 
 Quality Reflection:
 Before outputting your final answer, double check that the JSON you are returning is \
@@ -590,7 +596,8 @@ class LLMExtractionStrategy:
         self.schema = _as_json_schema(schema)
         if extraction_type not in EXTRACTION_TYPES:
             raise ConfigError(
-                f"LLMExtractionStrategy.extraction_type: expected schema or block, got {extraction_type!r}"
+                "LLMExtractionStrategy.extraction_type: expected schema or block, "
+                f"got {extraction_type!r}"
             )
         self.extract_type = "schema" if self.schema is not None else extraction_type
         if input_format not in INPUT_FORMATS:
@@ -669,6 +676,7 @@ class LLMExtractionStrategy:
             )
             prompt += (_REQUEST if self.instruction else "") + _BLOCK_TASK
         elif self.schema is not None:
+            values["AND_REQUEST"] = " and the user's request" if self.instruction else ""
             prompt += (_REQUEST if self.instruction else "") + _SCHEMA_TASK
         else:
             values["AND_REQUEST"] = " and the user's request" if self.instruction else ""
@@ -848,7 +856,7 @@ class LLMExtractionStrategy:
         params.setdefault("temperature", 0.01)
         return params
 
-    # -- building from spider arguments ------------------------------------------------------------
+    # -- building from spider arguments ----------------------------------------------------
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> LLMExtractionStrategy:

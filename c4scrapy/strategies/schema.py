@@ -219,7 +219,11 @@ class JsonElementExtractionStrategy:
         return f"{type(self).__name__}(name={self.name!r})"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.schema == self.schema  # type: ignore[attr-defined]
+        return (
+            isinstance(other, type(self))
+            and type(other) is type(self)
+            and (other.schema == self.schema)
+        )
 
     def __hash__(self) -> int:
         return hash((type(self), json.dumps(self.schema, sort_keys=True, default=repr)))

@@ -32,3 +32,10 @@ test: system-deps setup
 lint: setup
 	$(BIN)/ruff check c4scrapy spiders tests bench
 	$(BIN)/ruff format --check c4scrapy spiders tests bench
+
+compare: setup   # side by side with Crawl4AI 0.9.5 on ../shared/corpus (needs its venv: C4AI_PYTHON)
+	$(BIN)/python bench/compare_crawl4ai.py
+
+bench: setup     # extraction speed vs lxml and Crawl4AI, then crawl throughput with c4scrapy on/off
+	$(BIN)/python bench/extract_speed.py
+	$(BIN)/python bench/crawl_throughput.py

@@ -19,7 +19,8 @@ URL ``http://127.0.0.1:8800/{relpath}``). For every page, each timing is the med
   (``lxml.html.fromstring`` of the decoded text).
 
 Ratios are taken against the floor measured in the same process, page by page
-interleaved, so machine load hits both alike. Then one pass of the full ``extract_page``
+interleaved, and the two processes take turns over ``--chunks`` slices of the site, so
+that machine load hits both alike. Then one pass of the full ``extract_page``
 over each site runs under cProfile and the top functions by own time are printed.
 """
 
@@ -36,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,13 +109,15 @@ def timed(repeat: int, fn: Callable[..., Any], *args: Any) -> float:
     return statistics.median(runs)
 
 
-def measure_ours(site: Site, repeat: int, limit: int) -> dict[str, Any]:
+Pages = list[tuple[Path, str]]
+
+
+def measure_ours(pages: Pages, repeat: int) -> dict[str, Any]:
     """Median seconds per page for each c4scrapy variant, floor interleaved."""
     no_markdown = CrawlerRunConfig(markdown_generator=None)
     full = CrawlerRunConfig()
     series: dict[str, list[float]] = {"floor": [], "parse": [], "no_markdown": [], "full": []}
     sizes, failures = [], 0
-    pages = list(site.urls.items())[: limit or None]
     first_path, first_url = pages[0]
     extract_page(read_page(first_path), first_url, full)  # warm-up: imports, caches
     for path, url in pages:
@@ -125,29 +129,21 @@ def measure_ours(site: Site, repeat: int, limit: int) -> dict[str, Any]:
         series["full"].append(timed(repeat, extract_page, data, url, full))
         if not extract_page(data, url, full).success:
             failures += 1
-    return {"series": series, "sizes": sizes, "failures": failures, "pages": len(pages)}
+    return {"series": series, "sizes": sizes, "failures": failures}
 
 
-def measure_crawl4ai(args: argparse.Namespace, site: Site) -> dict[str, Any]:
+def measure_crawl4ai(args: argparse.Namespace, site: Site, pages: Pages) -> dict[str, Any]:
+    """The oracle on these pages: a tree of links to them keeps their relative paths."""
     with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp, "pages")
+        for path, _ in pages:
+            link = tree / path.relative_to(site.root.resolve())
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(path)
         out = Path(tmp, "oracle.jsonl")
-        cmd = [
-            str(args.oracle_python),
-            str(args.oracle),
-            str(site.root),
-            *site.oracle_args,
-            "--strategies",
-            "lxml,pipeline",
-            "--floor",
-            "--repeat",
-            str(args.repeat),
-            "-q",
-            "-o",
-            str(out),
-        ]
-        if args.limit:
-            cmd += ["--limit", str(args.limit)]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        cmd = [str(args.oracle_python), str(args.oracle), str(tree), *site.oracle_args]
+        cmd += ["--strategies", "lxml,pipeline", "--floor", "--repeat", str(args.repeat)]
+        subprocess.run([*cmd, "-q", "-o", str(out)], check=True, stdout=subprocess.DEVNULL)
         series: dict[str, list[float]] = {"floor": [], "lxml": [], "pipeline": []}
         errors = 0
         with out.open(encoding="utf-8") as fh:
@@ -160,6 +156,24 @@ def measure_crawl4ai(args: argparse.Namespace, site: Site) -> dict[str, Any]:
                 if record["strategy"] == "lxml":
                     series["floor"].append(record["floor"]["fromstring"])
     return {"series": series, "errors": errors}
+
+
+def measure(args: argparse.Namespace, site: Site) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both sides, alternating chunk by chunk so that machine load hits both alike."""
+    pages = list(site.urls.items())[: args.limit or None]
+    size = -(-len(pages) // args.chunks)
+    ours: dict[str, Any] = {"series": defaultdict(list), "sizes": [], "failures": 0}
+    theirs: dict[str, Any] = {"series": defaultdict(list), "errors": 0}
+    for start in range(0, len(pages), size):
+        chunk = pages[start : start + size]
+        for total, part in ((ours, measure_ours(chunk, args.repeat)),
+                            (theirs, measure_crawl4ai(args, site, chunk))):  # fmt: skip
+            for key, values in part.pop("series").items():
+                total["series"][key].extend(values)
+            for key, value in part.items():
+                total[key] += value
+    ours["pages"] = len(pages)
+    return ours, theirs
 
 
 def ms(seconds: float) -> str:
@@ -277,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs-url", default="http://127.0.0.1:8800/")
     parser.add_argument("--repeat", type=int, default=3, help="runs per page (median)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N pages per site")
+    parser.add_argument("--chunks", type=int, default=4, help="alternate the sides N times")
     parser.add_argument("--profile", type=int, default=15, help="top N hot spots (0: none)")
     parser.add_argument("--oracle", type=Path, default=DEFAULT_ORACLE)
     parser.add_argument(
@@ -295,8 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.sites.split(","):
         site = sites[name.strip()]()
         started = time.perf_counter()
-        ours = measure_ours(site, args.repeat, args.limit)
-        theirs = measure_crawl4ai(args, site)
+        ours, theirs = measure(args, site)
         figures[site.name] = print_site(site, ours, theirs)
         print(f"({site.name} measured in {time.perf_counter() - started:.0f} s)")
     if args.profile:

@@ -37,8 +37,7 @@ threshold=0.48, preserve_classes=(), preserve_tags=())** keeps what looks like c
 every block element gets a score, top-down, and is removed with its subtree when the score
 is below the threshold; what survives under the root (the content, below wrappers that hold
 a single element and no text), child by child, is the chunk list (the root itself, as one
-chunk, when it has loose text of its own).
-score = 0.4 x text density (text length / inner HTML length) + 0.2 x (1 - link density (text
+chunk, when it has loose text of its own). The score is 0.4 x text density (text length / inner HTML length) + 0.2 x (1 - link density (text
 inside ``<a>`` / all text)) + 0.2 x tag weight (article 1.5, h1 1.2, h2 1.1, p/section/h3 1.0,
 h4 0.9, h5 0.8, h6 0.7, div/li/ul/ol 0.5, span 0.3, other 0.5) + 0.1 x class/id penalty
 (-0.5 for a class, -0.5 for an id naming nav, footer, header, sidebar, ads, comment, promo,
@@ -49,8 +48,8 @@ density > 0.6. ``min_word_threshold`` removes any scored element with fewer word
 Inline elements with text (``a, span, b, em, code``...) are never scored on their own: they
 stay or go with their block, so pruning never cuts words out of a sentence; inline elements
 without text (images, image links, icons) are scored, and so removed, as in Crawl4AI.
-``preserve_tags`` and ``preserve_classes`` elements are kept whole. ``user_query`` is accepted and, as in
-Crawl4AI, not used.
+``preserve_tags`` and ``preserve_classes`` elements are kept whole. ``user_query`` is
+accepted and, as in Crawl4AI, not used.
 
 **BM25ContentFilter(user_query=None, bm25_threshold=1.0, language="english",
 use_stemming=True)** keeps the blocks relevant to a query. A block is an element that is not

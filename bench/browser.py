@@ -1,6 +1,7 @@
 """Browser pages on a long crawl: throughput, leaks and Chromium's memory.
 
-    .venv/bin/python bench/browser.py [--pages 300] [--concurrency 8] [--modes http,browser,...]
+    .venv/bin/python bench/browser.py [--pages 300] [--concurrency 8] [--repeat 1]
+                                      [--modes http,browser,no-images,block-images,captures]
 
 Serves the Python 3.11 docs (``/usr/share/doc/python3.11/html``) on 127.0.0.1, finds the
 first ``--pages`` pages with a plain ``scrapy crawl site``, then fetches exactly those
@@ -17,12 +18,14 @@ below, the project's settings and add-on):
 
 While each crawl runs, a thread samples every Chromium process the crawl started (RSS and
 PSS from ``/proc``, every 0.2 s). The table gives pages/s (items over Scrapy's elapsed
-time, browser launch included) and the ratio to ``http`` from the same run, the peak
+time, browser launch included; with ``--repeat N`` the median round, the modes run
+interleaved so that the machine's load hits all alike) and the ratio to ``http``, the peak
 summed PSS and RSS of Chromium (RSS counts shared pages once per process; PSS is the
 real share) in the first and second half of the crawl (bounded memory: the second half
-is not higher), the Scrapy process's peak RSS, scrapy-playwright's page counters (pages
-opened vs closed: equal means no page left open; contexts) and the Chromium processes
-still alive after the crawl exited (must be 0).
+is not higher; with ``--repeat``, the highest of the rounds), the Scrapy process's peak
+RSS, scrapy-playwright's page counters (pages opened vs closed: equal means no page left
+open; contexts), image requests vs aborted ones, and the Chromium processes still alive
+after the crawl exited (must be 0).
 """
 
 from __future__ import annotations
@@ -208,6 +211,7 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8, help="CONCURRENT_REQUESTS")
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--repeat", type=int, default=1, help="rounds, modes interleaved")
     options = parser.parse_args()
     if not (DOCS_SITE / "index.html").exists():
         print(f"{DOCS_SITE} is missing: apt-get install python3.11-doc", file=sys.stderr)
@@ -239,28 +243,51 @@ def main() -> int:
         url_file = workdir / "urls.txt"
         url_file.write_text("\n".join(urls) + "\n")
         print(f"{len(urls)} pages of {site.url}, CONCURRENT_REQUESTS={options.concurrency}")
-        for mode in modes:
-            (workdir / mode).mkdir()
-            settings = {**common, **MODES[mode]}
-            if mode == "captures":
-                settings["C4_BROWSER_CAPTURES_DIR"] = str(workdir / mode / "captures")
-            result = run_scrapy(
-                ["runspider", str(Path(__file__).resolve()), "-a", f"urls={url_file}"],
-                workdir / mode,
-                settings,
-            )
-            rows.append((mode, result))
-            print(f"  {mode}: {len(result['items'])} items in {result['wall']:.1f} s", flush=True)
+        runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+        for round_ in range(options.repeat):
+            for mode in modes:
+                run_dir = workdir / f"{mode}-{round_}"
+                run_dir.mkdir()
+                settings = {**common, **MODES[mode]}
+                if mode == "captures":
+                    settings["C4_BROWSER_CAPTURES_DIR"] = str(run_dir / "captures")
+                result = run_scrapy(
+                    ["runspider", str(Path(__file__).resolve()), "-a", f"urls={url_file}"],
+                    run_dir,
+                    settings,
+                )
+                runs[mode].append(result)
+                print(f"  {mode}: {len(result['items'])} items in {result['wall']:.1f} s")
+        rows = [(mode, _median_run(results)) for mode, results in runs.items()]
     _print_table(rows)
     return 0
 
 
+def _rate(result: dict[str, Any]) -> float:
+    elapsed = result["stats"].get("elapsed_time_seconds") or result["wall"]
+    return len(result["items"]) / elapsed
+
+
+def _median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median pages/s, with the memory peaks of all runs of the mode."""
+    median = sorted(results, key=_rate)[len(results) // 2]
+    halves = [r["memory"] for r in results]
+    peak = {
+        key: tuple(max(h[i][key] for h in halves) for i in (0, 1))
+        for key in ("pss", "rss", "procs")
+    }
+    memory = tuple({key: peak[key][i] for key in peak} for i in (0, 1))
+    return {
+        **median,
+        "memory": memory,
+        "python_rss": max(r["python_rss"] for r in results),
+        "survivors": sum(r["survivors"] for r in results),
+    }
+
+
 def _print_table(rows: list[tuple[str, dict[str, Any]]]) -> None:
     base = next((r for mode, r in rows if mode == "http"), None)
-
-    def rate(result: dict[str, Any]) -> float:
-        elapsed = result["stats"].get("elapsed_time_seconds") or result["wall"]
-        return len(result["items"]) / elapsed
+    rate = _rate
 
     header = (
         "| mode | pages | failed | pages/s | vs http | Chromium PSS peak 1st/2nd half (MiB) "

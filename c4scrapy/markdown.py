@@ -37,11 +37,12 @@ threshold=0.48, preserve_classes=(), preserve_tags=())** keeps what looks like c
 every block element gets a score, top-down, and is removed with its subtree when the score
 is below the threshold; what survives under the root (the content, below wrappers that hold
 a single element and no text), child by child, is the chunk list (the root itself, as one
-chunk, when it has loose text of its own). The score is 0.4 x text density (text length / inner HTML length) + 0.2 x (1 - link density (text
-inside ``<a>`` / all text)) + 0.2 x tag weight (article 1.5, h1 1.2, h2 1.1, p/section/h3 1.0,
-h4 0.9, h5 0.8, h6 0.7, div/li/ul/ol 0.5, span 0.3, other 0.5) + 0.1 x class/id penalty
-(-0.5 for a class, -0.5 for an id naming nav, footer, header, sidebar, ads, comment, promo,
-advert, social or share as a word or word prefix) + 0.1 x ln(1 + text length). With
+chunk, when it has loose text of its own). The score is 0.4 x text density (text length /
+inner HTML length) + 0.2 x (1 - link density (text inside ``<a>`` / all text)) + 0.2 x tag
+weight (article 1.5, h1 1.2, h2 1.1, p/section/h3 1.0, h4 0.9, h5 0.8, h6 0.7,
+div/li/ul/ol 0.5, span 0.3, other 0.5) + 0.1 x class/id penalty (-0.5 for a class, -0.5 for
+an id naming nav, footer, header, sidebar, ads, comment, promo, advert, social or share as a
+word or word prefix) + 0.1 x ln(1 + text length). With
 ``threshold_type="dynamic"`` the threshold is multiplied by 0.8 for important tags
 (article, main, section, p, h1-h3), by 0.9 when text density > 0.4 and by 1.2 when link
 density > 0.6. ``min_word_threshold`` removes any scored element with fewer words.

@@ -69,7 +69,8 @@ def test_markdown_links_agree_with_cleaned_html_and_links() -> None:
 
 
 def test_generator_options() -> None:
-    html = "<ul><li><b>x</b> <a href='https://e.org/'>link</a></li></ul><img src='https://e.org/i.png'>"
+    html = "<ul><li><b>x</b> <a href='https://e.org/'>link</a></li></ul>"
+    html += "<img src='https://e.org/i.png'>"
     assert html_to_markdown(html) == "* **x** [link](https://e.org/)\n\n![](https://e.org/i.png)\n"
     options = {
         "ignore_links": True,

@@ -475,6 +475,23 @@ def test_site_crawl_goes_on_when_the_browser_dies(tmp_path):
     assert 0 <= stats["playwright/page_count"] - stats["playwright/page_count/closed"] <= 4
 
 
+def test_browser_asked_per_request_without_the_handler_is_reported(browser_site, tmp_path):
+    base = browser_site.url
+    plan = [(base + "js-links.html", {"browser": True}), (base + "index.html", {"browser": True})]
+    run = run_crawl(
+        tmp_path,
+        spider="browser_plan",
+        args={"plan": json.dumps(plan)},
+        settings={"SPIDER_MODULES": "tests.test_browser"},  # no C4_BROWSER_ENABLED
+        timeout=60,
+    )
+    assert len(run.items) == 2
+    assert all(item["success"] and "browser" not in item["c4"] for item in run.items)
+    assert run.stats["c4/browser/not_rendered"] == 2
+    assert run.log.count("asked for the browser but was downloaded without it") == 1
+    assert "playwright/page_count" not in run.stats
+
+
 def test_missing_chromium_stops_the_crawl_at_start_up(tmp_path):
     run = run_crawl(
         tmp_path,

@@ -171,3 +171,14 @@ def test_metadata() -> None:
         extract_page('<meta property="og:title" content="Only OG">', PAGE).metadata["title"]
         == "Only OG"
     )
+
+
+def test_nested_selection_matches_give_content_once() -> None:
+    html = """<body><div class="box"><p>Outer words here</p>
+      <div class="box"><p>Inner words here</p></div></div>
+      <aside><p>Side words</p></aside></body>"""
+    item = extract_page(html, PAGE, {"css_selector": ".box"})
+    assert item.markdown.count("Inner words here") == 1
+    item = extract_page(html, PAGE, {"target_elements": ["aside", ".box"]})
+    assert item.markdown.count("Inner words here") == 1
+    assert item.markdown.index("Outer") < item.markdown.index("Side")  # document order

@@ -179,7 +179,7 @@ def _fill(
 
     scope: list[HtmlElement] = [doc]
     if config.css_selector:
-        scope = [el for el in select(doc, config.css_selector) if el not in skip]
+        scope = _outermost([el for el in select(doc, config.css_selector) if el not in skip])
         if not scope:
             counts["selection/no_match"] += 1
             item.c4["selection"] = f"css_selector {config.css_selector!r} matched nothing"
@@ -203,23 +203,30 @@ def _fill(
         body = doc.find("body")
         content_roots = [body] if body is not None else [doc]
     if config.target_elements:
-        content_roots = [
-            el
-            for root in content_roots
-            for selector in config.target_elements
-            for el in select(root, selector)
-        ]
+        selector = ", ".join(config.target_elements)  # one union: document order
+        content_roots = [el for root in content_roots for el in select(root, selector)]
         if not content_roots:
             counts["selection/target_no_match"] += 1
-    content = build_content(content_roots, config, base_url, rules, item.metadata)
+    content = build_content(_outermost(content_roots), config, base_url, rules, item.metadata)
     item.cleaned_html = content.cleaned_html
     item.markdown = content.markdown
     item.fit_markdown = content.fit_markdown
     item.fit_html = content.fit_html
+    if content.error:
+        item.c4["markdown_error"] = content.error
+        counts["markdown/errors"] += 1
 
     counts.update({f"links/{k}": v for k, v in link_counts.items()})
     counts.update({f"media/{k}": v for k, v in media_counts.items()})
     counts["pages/extracted"] += 1
+
+
+def _outermost(elements: list[HtmlElement]) -> list[HtmlElement]:
+    """The elements that are not inside another one of them (no content twice)."""
+    if len(elements) < 2:
+        return elements
+    chosen = set(elements)
+    return [el for el in elements if not any(parent in chosen for parent in el.iterancestors())]
 
 
 def _base_url(doc: HtmlElement, url: str) -> str:

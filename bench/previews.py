@@ -217,6 +217,13 @@ def crawl_with_previews(server: BenchServer, work: Path, pages: int) -> list[str
         {},
     )
     requests = server.take_log()
+    baseline = scrapy_run(
+        work / "crawl-without-previews",
+        ["crawl", "site"],
+        {"url": server.url, "max_pages": pages},
+        {"LOG_LEVEL": "INFO"},
+    )
+    server.take_log()
     stats = run["stats"]
     fetches = HEAD_LOG.findall(run["log"])
     fetched_urls = Counter(url for url, _, _ in fetches)
@@ -240,6 +247,7 @@ def crawl_with_previews(server: BenchServer, work: Path, pages: int) -> list[str
     rows = [
         ("pages (items)", len(run["items"])),
         ("wall time, whole process (s)", f"{run['wall']:.1f}"),
+        ("  the same crawl without previews (s)", f"{baseline['wall']:.1f}"),
         ("previews requested (links)", stats.get("c4/previews/requested", 0)),
         ("  fetched", stats.get("c4/previews/fetched", 0)),
         ("  from the cache", stats.get("c4/previews/from_cache", 0)),
@@ -366,15 +374,18 @@ def guided(server: BenchServer, work: Path, first: int) -> None:
         if re.search(r"<title>[^<]*asyncio", page.read_text(errors="replace"), re.IGNORECASE)
     )
     rows = []
-    for label, extra in (
-        ("no query (Scrapy's order)", {}),
-        (f'-a query="{QUERY}"', {"query": QUERY}),
-    ):
+    prose = json.dumps({"intrinsic": 0.3, "contextual": 0.7})
+    crawls = (
+        ("no query (Scrapy's order)", {}, {}),
+        (f'-a query="{QUERY}"', {"query": QUERY}, {}),
+        (f"  and C4_SCORE_WEIGHTS={prose}", {"query": QUERY}, {"C4_SCORE_WEIGHTS": prose}),
+    )
+    for n, (label, args, settings) in enumerate(crawls):
         run = scrapy_run(
-            work / f"guided-{bool(extra)}",
+            work / f"guided-{n}",
             ["crawl", "site"],
-            {"url": server.url, **extra},
-            {"CLOSESPIDER_ITEMCOUNT": first, "LOG_LEVEL": "INFO"},
+            {"url": server.url, **args},
+            {"CLOSESPIDER_ITEMCOUNT": first, "LOG_LEVEL": "INFO", **settings},
         )
         server.take_log()
         items = run["items"][:first]

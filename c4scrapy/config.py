@@ -372,7 +372,7 @@ ENGINE_SETTINGS: dict[str, Any] = {
     "C4_EMIT_ITEMS": True,
     "C4_PROGRESS": True,
     # link previews and scores (c4scrapy/previews.py, c4scrapy/scoring/)
-    "C4_PREVIEW_CACHE_SIZE": 10000,
+    "C4_PREVIEW_CACHE_SIZE": 5000,
     "C4_PREVIEW_MAX_BYTES": 65536,
     "C4_PREVIEW_RANGE_BYTES": 8192,
     "C4_PREVIEW_ALLOW_PRIVATE": False,

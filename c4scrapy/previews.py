@@ -22,8 +22,13 @@ A fetch is a GET through ``engine.download_async`` (so robots.txt, per-domain
 concurrency, ``DOWNLOAD_DELAY``, AutoThrottle, retries, proxies and a read-only use of
 the HTTP cache apply, and nothing enters the scheduler), flagged ``c4_head`` in the log.
 It stops as soon as ``</head>`` (or ``<body``) has arrived, after ``C4_PREVIEW_MAX_BYTES``,
-or at the response headers when the Content-Type is not HTML. Redirects are followed
-here, hop by hop, so that a public page cannot be redirected to a private address.
+or at the response headers when the Content-Type is not HTML. It asks for the first
+``C4_PREVIEW_RANGE_BYTES`` only (``Range``); a server that honours byte ranges then sends
+no more than that, and the rest of the head, when it is longer, comes in further ranges,
+each doubling the total (joined only under an ``If-Range`` validator). A host's first
+range grows to its largest head seen so far, in previews or in pages the crawl
+downloaded. Redirects are followed here, hop by hop, so that a public page cannot be
+redirected to a private address.
 
 ``head_extraction_status`` is one of ``valid``, ``below_threshold`` (valid, but the
 contextual score is under ``score_threshold``), ``http_error`` (status >= 400 or an
@@ -43,7 +48,7 @@ import socket
 import time
 import weakref
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
@@ -119,8 +124,15 @@ class HeadResult:
 def select_links(
     links: Mapping[str, list[dict[str, Any]]], config: LinkPreviewConfig
 ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
-    """``(selected, [(link, reason), ...])``: which links get a preview, and why not."""
-    selected: list[dict[str, Any]] = []
+    """``(selected, [(link, reason), ...])``: which links get a preview, and why not.
+
+    Candidates are the internal links, then the external ones, that pass the include
+    flags and patterns. When there are more than ``max_links`` and a query is set, those
+    whose text or title mention query terms go first (page order otherwise), so the
+    previews are spent where the query points; without a query it is page order, as in
+    Crawl4AI.
+    """
+    candidates: list[dict[str, Any]] = []
     skipped: list[tuple[dict[str, Any], str]] = []
     for kind, included in (
         ("internal", config.include_internal),
@@ -138,10 +150,18 @@ def select_links(
                 fnmatchcase(href, p) for p in config.exclude_patterns
             ):
                 skipped.append((link, "exclude_patterns"))
-            elif len(selected) >= config.max_links:
-                skipped.append((link, "max_links"))
             else:
-                selected.append(link)
+                candidates.append(link)
+    if len(candidates) <= config.max_links:
+        return candidates, skipped
+    order = list(range(len(candidates)))
+    if config.query:
+        texts = [f"{link.get('text') or ''} {link.get('title') or ''}" for link in candidates]
+        mentions = contextual_scores(config.query, texts)
+        order.sort(key=lambda i: -mentions[i])
+    chosen = set(order[: config.max_links])
+    selected = [link for i, link in enumerate(candidates) if i in chosen]
+    skipped.extend((link, "max_links") for i, link in enumerate(candidates) if i not in chosen)
     return selected, skipped
 
 
@@ -168,13 +188,34 @@ def apply_scores(
             )
 
 
-def link_priority(link: Mapping[str, Any]) -> int:
-    """A Scrapy request priority from a link's scores: best first, below-threshold last."""
-    total = link.get("total_score")
-    priority = round(total * 100) if total is not None else 0
-    if link.get("head_extraction_status") == BELOW_THRESHOLD:
-        priority -= 1000
-    return priority
+def link_priorities(
+    links: Sequence[Mapping[str, Any]], query: str | None, weights: ScoreWeights | None = None
+) -> list[int]:
+    """Scrapy request priorities for ``links``: 100 x the total score, best first.
+
+    A link without a preview (not selected, or its fetch failed) has no contextual
+    score, and its ``total_score`` falls back to the bare intrinsic score, which is on
+    another scale than ``0.7 * intrinsic + 3 * contextual``. For the priority, its
+    contextual part is estimated from its own text and title instead, so that previewed
+    and other links compare fairly. Links below ``score_threshold`` come last.
+    """
+    weights = weights or ScoreWeights()
+    missing = [i for i, link in enumerate(links) if link.get("contextual_score") is None]
+    estimates = dict.fromkeys(missing, 0.0)
+    if query and missing:
+        texts = [f"{links[i].get('text') or ''} {links[i].get('title') or ''}" for i in missing]
+        estimates.update(zip(missing, contextual_scores(query, texts), strict=True))
+    priorities = []
+    for i, link in enumerate(links):
+        contextual = link.get("contextual_score")
+        if contextual is None and query:
+            contextual = estimates[i]
+        total = total_score(link.get("intrinsic_score"), contextual, weights)
+        priority = round(total * 100) if total is not None else 0
+        if link.get("head_extraction_status") == BELOW_THRESHOLD:
+            priority -= 1000
+        priorities.append(priority)
+    return priorities
 
 
 def _set_result(link: dict[str, Any], result: HeadResult) -> None:

@@ -7,7 +7,7 @@ can be given as ``-a FIELD=VALUE``; see ``c4scrapy.spiderargs``.
 
 With ``-a query=...`` the crawl is query-guided: each page's links are previewed and
 scored before they are followed, and the follow-up requests get their ``total_score``
-as priority (``c4scrapy.previews.link_priority``), so the relevant part of the site is
+as priority (``c4scrapy.previews.link_priorities``), so the relevant part of the site is
 reached first. Without a query the crawl order is Scrapy's usual one.
 """
 
@@ -19,7 +19,7 @@ import scrapy
 from w3lib.url import canonicalize_url
 
 from c4scrapy.middlewares import META_PAGE, C4Runtime
-from c4scrapy.previews import LinkPreviews, link_priority
+from c4scrapy.previews import LinkPreviews, link_priorities
 from c4scrapy.spiderargs import spider_config
 
 if TYPE_CHECKING:
@@ -67,14 +67,15 @@ class SiteSpider(scrapy.Spider):
         if self.max_depth is not None and response.meta.get("depth", 0) >= self.max_depth:
             return
         links = page.links["internal"]
+        priorities = [0] * len(links)
         config = C4Runtime.of(self.crawler).config_for(response.request)
-        guided = bool(config.query)
-        if guided:  # score the links first, then ask for the most relevant ones first
-            await LinkPreviews.of(self.crawler).preview_page(page, config)
-            links = sorted(links, key=link_priority, reverse=True)
-        for link in links:
+        if config.query:  # score the links first, then ask for the most relevant ones first
+            previews = LinkPreviews.of(self.crawler)
+            await previews.preview_page(page, config)
+            priorities = link_priorities(links, config.query, previews.weights)
+        ranked = sorted(zip(links, priorities, strict=True), key=lambda pair: -pair[1])
+        for link, priority in ranked:
             if self._admit(link["href"]):
-                priority = link_priority(link) if guided else 0
                 yield scrapy.Request(link["href"], callback=self.parse, priority=priority)
 
     def _admit(self, url: str) -> bool:

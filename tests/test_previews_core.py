@@ -15,7 +15,7 @@ from c4scrapy.previews import (
     VALID,
     LinkPreviews,
     apply_scores,
-    link_priority,
+    link_priorities,
     select_links,
 )
 
@@ -184,6 +184,22 @@ def test_select_links(config, selected, reasons):
     assert {link["href"]: reason for link, reason in skipped} == reasons
 
 
+def test_with_a_query_max_links_goes_to_links_that_mention_it_first():
+    links = _links("/home", "/news", "/tasks", "/about", "/loop")
+    texts = ["Home", "News", "asyncio tasks", "About", "The event loop of asyncio"]
+    for link, text in zip(links["internal"], texts, strict=True):
+        link["text"] = text
+    config = LinkPreviewConfig(max_links=3, query="asyncio event loop")
+    chosen, skipped = select_links(links, config)
+    assert [link["href"] for link in chosen] == ["/home", "/tasks", "/loop"]  # page order
+    assert {link["href"]: reason for link, reason in skipped} == {
+        "/news": "max_links",
+        "/about": "max_links",
+    }
+    plain, _ = select_links(links, LinkPreviewConfig(max_links=3))
+    assert [link["href"] for link in plain] == ["/home", "/news", "/tasks"]
+
+
 def _scored_page() -> PageItem:
     page = PageItem(url="https://s.org/")
     heads = {
@@ -234,13 +250,21 @@ def test_scores_and_threshold_flag():
     assert pricing["head_extraction_status"] == BELOW_THRESHOLD
     assert (broken["contextual_score"], broken["total_score"]) == (None, 2.0)  # fallback
     assert broken["head_extraction_status"] == "timeout"
-    ranked = sorted(page.links["internal"], key=link_priority, reverse=True)
-    assert [link["href"] for link in ranked] == [
-        "https://s.org/loop",
-        "https://s.org/broken",  # no evidence against it: intrinsic only
-        "https://s.org/tasks",
-        "https://s.org/pricing",
+    priorities = link_priorities(page.links["internal"], "asyncio event loop")
+    assert priorities == [650, -550, -650, 140]  # below the threshold: last
+
+
+def test_priorities_put_links_with_and_without_previews_on_one_scale():
+    links = [
+        {"text": "Pricing", "intrinsic_score": 6.0, "contextual_score": 0.0},
+        {"text": "Pricing", "intrinsic_score": 6.0, "contextual_score": None},  # no preview
+        {"text": "asyncio guide", "intrinsic_score": 6.0, "contextual_score": None},
+        {"text": "", "intrinsic_score": None, "contextual_score": None},
     ]
+    # total_score falls back to the bare intrinsic score (6.0) for the second link;
+    # its priority uses 0.7 * 6.0 + 3 * (the query terms its text mentions) instead.
+    assert link_priorities(links, "asyncio") == [420, 420, 720, 0]
+    assert link_priorities(links, None) == [420, 600, 600, 0]  # no query: no estimate
 
 
 @pytest.mark.parametrize("low", [0.0, 0.2, 0.4, 0.6, 0.8])

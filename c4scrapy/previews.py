@@ -8,7 +8,8 @@ query-guided ``parse`` calls ``LinkPreviews.of(crawler).preview_page(page)``, wh
 1. selects links as Crawl4AI does: internal links then external ones (per
    ``include_internal`` / ``include_external``), those matching any ``include_patterns``
    and none of the ``exclude_patterns`` (``fnmatch`` on the whole URL, case-sensitive),
-   at most ``max_links`` of them in page order;
+   at most ``max_links`` of them in page order (with a query, those whose text mentions
+   it first);
 2. skips links that resolve to loopback, private or link-local addresses when the page
    itself is public (``C4_PREVIEW_ALLOW_PRIVATE`` lifts this);
 3. gets each selected link's head once per crawl: from the preview cache (an LRU of

@@ -30,7 +30,7 @@ from lxml.etree import ParserError
 from w3lib.encoding import html_to_unicode
 
 from c4scrapy.text import collapse_whitespace
-from c4scrapy.urls import normalize_url
+from c4scrapy.urls import UrlResolver
 
 #: Where a head ends: its closing tag, or the body opening when ``</head>`` is omitted.
 HEAD_END_RE = re.compile(rb"</head\s*>|<body[\s>/]", re.IGNORECASE)
@@ -96,13 +96,15 @@ def _fill(head: dict[str, Any], doc: lxml.html.HtmlElement, url: str) -> None:
     head["lang"] = (lang or "").strip() or meta.get("content-language") or None
 
     links: dict[str, list[dict[str, str]]] = head["link"]
+    resolver = UrlResolver(url, keep_fragment=True)
     for el in scope.iter("link"):
         rels = (el.get("rel") or "").lower().split()
         if not rels:
             continue
         entry = {attr: el.get(attr, "").strip() for attr in _LINK_ATTRS if el.get(attr)}
         if "href" in entry:
-            entry["href"] = normalize_url(entry["href"], url, keep_fragment=True) or entry["href"]
+            resolved = resolver.resolve(entry["href"])
+            entry["href"] = resolved[0] if resolved else entry["href"]
         for rel in rels:
             links.setdefault(rel, []).append(entry)
 

@@ -49,6 +49,7 @@ on the strategy instance over every page it ran, as in Crawl4AI.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -339,6 +340,10 @@ def import_litellm() -> ModuleType:
                     logging.getLogger(name).setLevel(level)
             import litellm
 
+            with contextlib.suppress(ImportError):
+                # imported by the OpenAI client on its first call otherwise: seconds on the
+                # reactor thread, counted against that call's timeout
+                import openai.resources  # noqa: F401
             litellm.suppress_debug_info = True
             for name in _LITELLM_LOGGERS:
                 logging.getLogger(name).handlers.clear()

@@ -1,15 +1,16 @@
-"""LLM extraction end to end: real ``scrapy crawl`` processes, the pipeline, litellm's real
-client and HTTP, against the local OpenAI-compatible server in ``tests/fake_llm.py``.
+"""LLM extraction end to end: a real ``scrapy crawl``, the pipeline, litellm's real client
+and HTTP, against the local OpenAI-compatible server in ``tests/fake_llm.py``.
 
-Two crawls cover everything (each pays litellm's ~2.5 s import once):
+One crawl (litellm's import is paid once) covers everything, each test below reading its
+part of it:
 
-1. ``scrapy crawl site -a llm_*=...`` over pages that script the fake model's behaviour
-   (chunked catalogue, 429 then success, 500 on one chunk, malformed/fenced/trailing JSON,
-   wrong schema, cut-off reply, a slow reply within the timeout, one beyond it then a
-   quick one).
-2. The Crawl4AI docs' examples (content selection 4.1, 4.2 and 5; LLM strategies 5 and 9),
-   unchanged except where they create the crawler: ``arun(url, config=config)`` becomes
-   ``Request(url, meta={"c4": config})`` in ``DocsExamplesSpider`` below.
+- ``scrapy crawl c4_llm_examples -a url=... -a llm_*=...``: the ``site`` spider and its
+  ``-a llm_*`` arguments over pages that script the fake model's behaviour (a chunked
+  catalogue, 429 then success, 500 on one chunk, malformed/fenced/trailing JSON, wrong
+  schema, a cut-off reply, a slow reply within the timeout, one beyond it then a quick one);
+- the same crawl also requests the Crawl4AI docs' examples (content selection 4.1, 4.2 and
+  5; LLM strategies 5, 7 and 9), unchanged except where they create the crawler:
+  ``arun(url, config=config)`` becomes ``Request(url, meta={"c4": config})``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 import scrapy
 from pydantic import BaseModel
 
@@ -32,8 +34,10 @@ from c4scrapy import (
     LLMExtractionStrategy,
 )
 from c4scrapy.markdown import DefaultMarkdownGenerator, PruningContentFilter
-from tests.crawling import ROOT, run_crawl
+from spiders.site import SiteSpider
+from tests.crawling import ROOT, CrawlRun, run_crawl
 from tests.fake_llm import FakeLLM
+from tests.servers import LocalServer
 
 TOKEN = "sk-test-8c1d5e0f"
 PRODUCT_SCHEMA = {
@@ -73,129 +77,14 @@ SCRIPTED_PAGES = {
 }
 
 
+INSTRUCTION = "Extract every product with its name and price."
+
+
 def _names(item: dict[str, Any]) -> list[str]:
     return [product["name"] for product in json.loads(item["extracted_content"])]
 
 
-def test_llm_pipeline_chunks_retries_and_reports_errors(site_server, tmp_path) -> None:
-    site = tmp_path / "site"
-    links = "".join(f'<p><a href="/{name}">{name}</a></p>' for name in SCRIPTED_PAGES)
-    (site / "index.html").write_text(_page("Shop", links))
-    for name, body in SCRIPTED_PAGES.items():
-        (site / name).write_text(_page(name, body))
-    schema_file = tmp_path / "product.json"
-    schema_file.write_text(json.dumps(PRODUCT_SCHEMA))
-    instruction = "Extract every product with its name and price."
-    with FakeLLM(token=TOKEN, delay=0.2) as fake:
-        run = run_crawl(
-            tmp_path,
-            args={
-                "url": site_server.url,
-                "llm_provider": "openai/products",
-                "llm_base_url": fake.url,
-                "llm_api_token": "env:FAKE_LLM_KEY",
-                "llm_instruction": instruction,
-                "llm_schema": str(schema_file),
-                "llm_chunk_token_threshold": 120,
-                "llm_overlap_rate": 0.1,
-                "llm_temperature": 0.2,
-            },
-            settings={
-                "C4_LLM_CONCURRENCY": 3,
-                "C4_LLM_TIMEOUT": 5,
-                "C4_LLM_MAX_RETRIES": 1,
-                "C4_LLM_BACKOFF_BASE_DELAY": 0.05,
-            },
-            env={"FAKE_LLM_KEY": TOKEN},
-        )
-    assert fake.problems == []
-    pages = {item["url"].rsplit("/", 1)[-1]: item for item in run.items}
-    assert len(pages) == len(SCRIPTED_PAGES) + 1
-    assert all(item["success"] for item in run.items)
-    assert "c4scrapy LLM extraction: openai/products (litellm 1." in run.log
-
-    # Chunking: as many chunks as the strategy makes of the page's markdown, every one
-    # within the threshold, newlines kept, and all 24 products merged once, in order.
-    strategy = LLMExtractionStrategy(
-        LLMConfig("openai/products"), chunk_token_threshold=120, overlap_rate=0.1
-    )
-    catalogue = pages["catalogue.html"]
-    expected_chunks = strategy.chunks(catalogue["markdown"])
-    report = catalogue["c4"]["llm"]
-    assert report["chunks"] == len(expected_chunks) >= 5
-    assert report["failed_chunks"] == 0
-    assert report["complete"] is True
-    assert _names(catalogue) == [f"Widget {i}" for i in range(24)]
-    catalogue_calls = fake.calls_for(catalogue["url"])
-    assert {call.content for call in catalogue_calls} == set(expected_chunks)
-    for call in catalogue_calls:
-        assert "\n\n* **Widget" in call.content
-        assert f"<user_request>\n{instruction}\n</user_request>" in call.prompt
-        assert '"required": [\n    "name",\n    "price"\n  ]' in call.prompt
-        assert call.params["temperature"] == 0.2
-
-    # Usage: per page, the sum of what the server reported for the answers the crawl got
-    # (not the ones it stopped waiting for after C4_LLM_TIMEOUT).
-    def received(call: Any) -> bool:
-        return call.status == 200 and call.finished - call.started < 5
-
-    for item in run.items:
-        answered = [c for c in fake.calls_for(item["url"]) if received(c)]
-        usage = item["c4"]["llm"]["usage"]
-        assert usage["prompt"] == sum(c.usage["prompt_tokens"] for c in answered)
-        assert usage["completion"] == sum(c.usage["completion_tokens"] for c in answered)
-        assert usage["total"] == usage["prompt"] + usage["completion"]
-    answered = [c for c in fake.calls if received(c)]
-    assert run.stats["c4/llm/tokens/total"] == sum(c.usage["total_tokens"] for c in answered)
-    assert run.stats["c4/llm/requests"] == len(fake.calls)
-    assert run.stats["c4/llm/pages"] == len(pages)
-
-    # One chunk of three fails with 500 (retried once): the page says so, the rest is data.
-    partial = pages["partial.html"]["c4"]["llm"]
-    assert partial["failed_chunks"] == 1
-    assert partial["complete"] is False
-    assert [e["reason"] for e in partial["errors"]] == ["server_error"]
-    assert partial["requests"] >= partial["chunks"] + 1  # the failing chunk was retried
-    names = _names(pages["partial.html"])
-    assert "Widget 100" in names
-    assert "Widget 300" in names
-    assert "Widget 201" not in names
-    assert run.stats["c4/llm/pages/partial"] == 1
-
-    # 429 once, then the answer; a timeout, then the answer; fenced and trailing JSON
-    # recovered; a slow answer within the timeout.
-    assert pages["ratelimit.html"]["c4"]["llm"]["retries"] >= 1
-    assert pages["tooslow.html"]["c4"]["llm"]["retries"] >= 1
-    for name, product in [
-        ("ratelimit.html", 1),
-        ("fenced.html", 3),
-        ("trailing.html", 4),
-        ("slow.html", 7),
-        ("tooslow.html", 8),
-    ]:
-        assert _names(pages[name]) == [f"Widget {product}"], name
-        assert pages[name]["c4"]["llm"]["errors"] == [], name
-
-    # Errors are errors, not data.
-    for name, reason in [
-        ("malformed.html", "invalid_json"),
-        ("wrong.html", "schema_mismatch"),
-        ("cutoff.html", "max_tokens"),
-    ]:
-        item = pages[name]
-        assert item["extracted_content"] is None, name
-        assert [e["reason"] for e in item["c4"]["llm"]["errors"]] == [reason], name
-        assert run.stats[f"c4/llm/errors/{reason}"] == 1
-    assert run.stats["c4/llm/pages/failed"] == 3
-
-    # The crawl-wide limit holds, calls overlap, and the token never leaks.
-    assert 2 <= fake.max_in_flight <= 3
-    assert run.stats["c4/llm/max_concurrent"] <= 3
-    assert TOKEN not in run.log
-    assert TOKEN not in json.dumps(run.items)
-
-
-# -- the Crawl4AI docs' examples ------------------------------------------------------------------
+# -- the Crawl4AI docs' examples ------------------------------------------------------------
 
 
 class ArticleData(BaseModel):
@@ -343,21 +232,24 @@ def docs_example_configs(llm_url: str) -> dict[str, CrawlerRunConfig]:
     }
 
 
-class DocsExamplesSpider(scrapy.Spider):
-    """``scrapy crawl c4_docs_examples -a base=URL -a llm_url=URL`` (run by the test)."""
+class LLMExamplesSpider(SiteSpider):
+    """The ``site`` spider (its ``-a llm_*`` arguments make the crawl's LLM strategy), plus
+    one request per docs example with that example's config in ``meta["c4"]``."""
 
-    name = "c4_docs_examples"
+    name = "c4_llm_examples"
 
-    def __init__(self, base: str, llm_url: str, **kwargs: Any) -> None:
+    def __init__(self, docs: str, llm_url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.base = base
+        self.docs = docs
         self.configs = docs_example_configs(llm_url)
 
     async def start(self):
+        async for request in super().start():
+            yield request
         for page, config in self.configs.items():
-            yield scrapy.Request(self.base + page, meta={"c4": config}, callback=self.parse)
+            yield scrapy.Request(self.docs + page, meta={"c4": config}, callback=self.example)
 
-    def parse(self, response):
+    def example(self, response):
         return []
 
     def closed(self, reason: str) -> None:
@@ -407,22 +299,160 @@ DOCS_PAGES = {
 }
 
 
-def test_docs_examples_run_in_a_scrapy_crawl(site_server, tmp_path) -> None:
-    for name, html in DOCS_PAGES.items():
-        (tmp_path / "site" / name).write_text(html)
-    with FakeLLM(token=TOKEN) as fake:
+# -- the crawl and its tests ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def crawl(tmp_path_factory) -> tuple[CrawlRun, FakeLLM, dict[str, dict[str, Any]]]:
+    tmp = tmp_path_factory.mktemp("llm")
+    site = tmp / "site"
+    (site / "docs").mkdir(parents=True)
+    links = "".join(f'<p><a href="/{name}">{name}</a></p>' for name in SCRIPTED_PAGES)
+    (site / "index.html").write_text(_page("Shop", links))
+    for name, body in SCRIPTED_PAGES.items():
+        (site / name).write_text(_page(name, body))
+    for name, body in DOCS_PAGES.items():
+        (site / "docs" / name).write_text(body)
+    schema_file = tmp / "product.json"
+    schema_file.write_text(json.dumps(PRODUCT_SCHEMA))
+    with LocalServer(site) as server, FakeLLM(token=TOKEN, delay=0.2) as fake:
         run = run_crawl(
-            tmp_path,
-            spider="c4_docs_examples",
-            args={"base": site_server.url, "llm_url": fake.url},
-            settings={"SPIDER_MODULES": "tests.test_llm_crawl"},
+            tmp,
+            spider="c4_llm_examples",
+            args={
+                "url": server.url,
+                "docs": server.url + "docs/",
+                "llm_url": fake.url,
+                "llm_provider": "openai/products",
+                "llm_base_url": fake.url,
+                "llm_api_token": "env:FAKE_LLM_KEY",
+                "llm_instruction": INSTRUCTION,
+                "llm_schema": str(schema_file),
+                "llm_chunk_token_threshold": 120,
+                "llm_overlap_rate": 0.1,
+                "llm_temperature": 0.2,
+            },
+            settings={
+                "SPIDER_MODULES": "tests.test_llm_crawl",
+                "C4_LLM_CONCURRENCY": 3,
+                "C4_LLM_TIMEOUT": 5,
+                "C4_LLM_MAX_RETRIES": 1,
+                "C4_LLM_BACKOFF_BASE_DELAY": 0.05,
+            },
             env={"FAKE_LLM_KEY": TOKEN},
         )
-    assert fake.problems == []
-    items = {item["url"].rsplit("/", 1)[-1]: item for item in run.items}
-    assert set(items) == set(DOCS_PAGES)
-    data = {name: json.loads(item["extracted_content"]) for name, item in items.items()}
+    pages = {item["url"].split("/", 3)[-1]: item for item in run.items}
+    return run, fake, pages
 
+
+def test_the_crawl_ran_cleanly(crawl) -> None:
+    run, fake, pages = crawl
+    assert fake.problems == []  # every prompt passed the server's checks
+    assert set(pages) == {"", *SCRIPTED_PAGES, *(f"docs/{name}" for name in DOCS_PAGES)}
+    assert all(item["success"] for item in run.items)
+    assert "c4scrapy LLM extraction: openai/products (litellm 1." in run.log
+
+
+def test_chunks_follow_the_threshold_and_merge_in_order(crawl) -> None:
+    _, fake, pages = crawl
+    strategy = LLMExtractionStrategy(
+        LLMConfig("openai/products"), chunk_token_threshold=120, overlap_rate=0.1
+    )
+    catalogue = pages["catalogue.html"]
+    expected_chunks = strategy.chunks(catalogue["markdown"])
+    report = catalogue["c4"]["llm"]
+    assert report["chunks"] == len(expected_chunks) >= 5
+    assert report["failed_chunks"] == 0
+    assert report["complete"] is True
+    assert _names(catalogue) == [f"Widget {i}" for i in range(24)]  # overlap repeats once
+    calls = fake.calls_for(catalogue["url"])
+    assert {call.content for call in calls} == set(expected_chunks)
+    for call in calls:
+        assert "\n\n* **Widget" in call.content  # newlines and markdown kept
+        assert f"<user_request>\n{INSTRUCTION}\n</user_request>" in call.prompt
+        assert '"required": [\n    "name",\n    "price"\n  ]' in call.prompt
+        assert call.params["temperature"] == 0.2  # LLMConfig.temperature is sent
+
+
+def test_usage_per_page_and_in_stats(crawl) -> None:
+    run, fake, _ = crawl
+
+    def received(call: Any) -> bool:  # not the answers the crawl stopped waiting for
+        return call.status == 200 and call.finished - call.started < 5
+
+    llm_items = [item for item in run.items if "llm" in item["c4"]]
+    assert len(llm_items) == run.stats["c4/llm/pages"] == len(SCRIPTED_PAGES) + 1 + 5
+    for item in llm_items:
+        answered = [c for c in fake.calls_for(item["url"]) if received(c)]
+        usage = item["c4"]["llm"]["usage"]
+        assert usage["prompt"] == sum(c.usage["prompt_tokens"] for c in answered)
+        assert usage["completion"] == sum(c.usage["completion_tokens"] for c in answered)
+        assert usage["total"] == usage["prompt"] + usage["completion"]
+    answered = [c for c in fake.calls if received(c)]
+    assert run.stats["c4/llm/tokens/total"] == sum(c.usage["total_tokens"] for c in answered)
+    assert run.stats["c4/llm/requests"] == len(fake.calls)
+
+
+def test_a_failed_chunk_marks_the_page_partial(crawl) -> None:
+    run, _, pages = crawl
+    partial = pages["partial.html"]["c4"]["llm"]
+    assert partial["failed_chunks"] == 1
+    assert partial["complete"] is False
+    assert [e["reason"] for e in partial["errors"]] == ["server_error"]
+    assert partial["requests"] >= partial["chunks"] + 1  # the failing chunk was retried
+    names = _names(pages["partial.html"])
+    assert "Widget 100" in names
+    assert "Widget 300" in names
+    assert "Widget 201" not in names
+    assert run.stats["c4/llm/pages/partial"] == 1
+
+
+@pytest.mark.parametrize(
+    ("page", "product"),
+    [
+        ("ratelimit.html", 1),  # 429 once, then the answer
+        ("tooslow.html", 8),  # a timeout, then the answer
+        ("fenced.html", 3),
+        ("trailing.html", 4),
+        ("slow.html", 7),  # within the timeout
+    ],
+)
+def test_retries_and_json_recovery(crawl, page, product) -> None:
+    report = crawl[2][page]["c4"]["llm"]
+    assert _names(crawl[2][page]) == [f"Widget {product}"]
+    assert report["errors"] == []
+    if page in ("ratelimit.html", "tooslow.html"):
+        assert report["retries"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("page", "reason"),
+    [
+        ("malformed.html", "invalid_json"),
+        ("wrong.html", "schema_mismatch"),
+        ("cutoff.html", "max_tokens"),
+    ],
+)
+def test_errors_are_errors_not_data(crawl, page, reason) -> None:
+    run, _, pages = crawl
+    assert pages[page]["extracted_content"] is None
+    assert [e["reason"] for e in pages[page]["c4"]["llm"]["errors"]] == [reason]
+    assert run.stats[f"c4/llm/errors/{reason}"] == 1
+    assert run.stats["c4/llm/pages/failed"] == 3
+
+
+def test_concurrency_is_capped_and_the_token_never_leaks(crawl) -> None:
+    run, fake, _ = crawl
+    assert 2 <= fake.max_in_flight <= 3
+    assert run.stats["c4/llm/max_concurrent"] <= 3
+    assert TOKEN not in run.log
+    assert TOKEN not in json.dumps(run.items)
+
+
+def test_the_docs_examples(crawl) -> None:
+    run, fake, pages = crawl
+    items = {name: pages[f"docs/{name}"] for name in DOCS_PAGES}
+    data = {name: json.loads(item["extracted_content"]) for name, item in items.items()}
     assert data["hn.html"] == [
         {"title": "Show HN: a tiny crawler", "link": "https://example.org/a"},
         {"title": "Ask HN: scraping?", "link": "/item?id=2"},
@@ -481,15 +511,16 @@ def test_docs_examples_run_in_a_scrapy_crawl(site_server, tmp_path) -> None:
     assert nofilter["input_format"] == "markdown"
     assert "needs a content filter" in nofilter["input_note"]
     assert [p["name"] for p in data["nofilter.html"]] == ["Widget 60"]
-    assert run.stats["c4/llm/pages"] == 5
     assert run.stats["c4/schema/News Items/items"] == 2
 
 
 def test_docs_example_requests_survive_jobdir_pickling(monkeypatch) -> None:
     monkeypatch.setenv("FAKE_LLM_KEY", TOKEN)
-    spider = DocsExamplesSpider(base="http://127.0.0.1:1/", llm_url="http://127.0.0.1:2/v1")
+    spider = LLMExamplesSpider(
+        url="http://127.0.0.1:1/", docs="http://127.0.0.1:1/docs/", llm_url="http://127.0.0.1:2/v1"
+    )
     for page, config in spider.configs.items():
-        request = scrapy.Request(spider.base + page, meta={"c4": config}, callback=spider.parse)
+        request = scrapy.Request(spider.docs + page, meta={"c4": config}, callback=spider.example)
         restored = pickle.loads(pickle.dumps(request.to_dict(spider=spider)))
         strategy = restored["meta"]["c4"].extraction_strategy
         assert type(strategy) is type(config.extraction_strategy)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from typing_extensions import Self
 
-    from c4scrapy.strategies.llm import LLMExtractionStrategy
+    from c4scrapy.strategies.llm import LLMExtractionStrategy, LLMPageResult
     from c4scrapy.strategies.schema import JsonElementExtractionStrategy
 
 logger = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ class LLMExtractionPipeline:
         self._account(result, item.source.url)
         return item
 
-    def _account(self, result: Any, url: str) -> None:
+    def _account(self, result: LLMPageResult, url: str) -> None:
         counts: dict[str, Any] = {
             "llm/pages": 1,
             "llm/chunks": result.chunks,

@@ -45,14 +45,20 @@ import uuid
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import RedisError
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.settings import default_settings
 from scrapy.utils.asyncio import create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.misc import load_object
-from scrapy_redis.scheduler import Scheduler
+
+try:
+    from redis.exceptions import RedisError
+    from scrapy_redis.scheduler import Scheduler
+except ImportError as exc:  # an optional dependency
+    raise ImportError(
+        "c4scrapy.distributed needs scrapy-redis: pip install 'c4scrapy[redis]'"
+    ) from exc
 
 from c4scrapy.config import ENGINE_SETTINGS
 

@@ -32,11 +32,11 @@ class Site(Spider):
         pass
 
 
-def _worker(redis_url: str) -> tuple[RedisScheduler, Site, dict[str, int]]:
+def _worker(redis_url: str, **settings: object) -> tuple[RedisScheduler, Site, dict[str, int]]:
     """A scheduler as one ``scrapy crawl`` process opens it (in-process: Scrapy's
     deprecation warnings are errors here, so this also checks the shim's API use)."""
-    crawler = get_crawler(Site, {"SCHEDULER": "c4scrapy.distributed.RedisScheduler",
-                                 "REDIS_URL": redis_url})  # fmt: skip
+    settings |= {"SCHEDULER": "c4scrapy.distributed.RedisScheduler", "REDIS_URL": redis_url}
+    crawler = get_crawler(Site, settings)
     crawler.stats.open_spider()
     spider = Site.from_crawler(crawler)
     scheduler = RedisScheduler.from_crawler(crawler)
@@ -63,6 +63,17 @@ def test_scheduler_shares_fingerprints_and_budget_and_keeps_what_it_cannot_share
         assert redis.client.exists("site:dupefilter"), "B is still crawling: nothing flushed"
         b.close("finished")
         assert redis.client.keys("*") == [], "the last worker out flushed"
+
+
+def test_a_new_crawl_is_warned_about_fingerprints_left_by_the_last_one(tmp_path, caplog):
+    with RedisServer(require_tool("redis-server", "/usr/bin/redis-server"), tmp_path) as redis:
+        first, spider, _ = _worker(redis.url, SCHEDULER_PERSIST=True)
+        first.enqueue_request(Request("http://site.test/1", callback=spider.parse))
+        first.next_request()
+        first.close("finished")
+        second, _, _ = _worker(redis.url, SCHEDULER_PERSIST=True)
+        second.close("finished")
+    assert "'site:dupefilter' still holds 1 fingerprints from an earlier run" in caplog.text
 
 
 @pytest.mark.slow

@@ -328,6 +328,7 @@ class Page:
     ours_all_images: set[str]  # c4scrapy's images at image_score_threshold=-1
     theirs_all_images: dict[str, dict[str, Any]]  # Crawl4AI's, same threshold
     tables: tuple[int, int]
+    normalised: Counter[str]
     differences: list[Difference] = field(default_factory=list)
 
     def add(self, kind: str, side: str, url: str) -> None:
@@ -520,13 +521,17 @@ def compare_page(
     item_all = extract_page(doc, url, CrawlerRunConfig(image_score_threshold=-1))
     base = base_of(doc, url)
     raw_theirs: dict[str, str] = {}
+    normalised: Counter[str] = Counter()
 
     def theirs_set(entries: Iterable[dict[str, Any]], key: str) -> set[str]:
         out = set()
         for entry in entries:
             raw = entry.get(key) or ""
             if not raw or raw.strip().lower().startswith(DROPPED_SCHEMES):
+                normalised["non-web links dropped (mailto:, tel:, javascript:)"] += bool(raw)
                 continue
+            if not urlsplit(raw.strip()).scheme:
+                normalised[f"relative {'image srcs' if key == 'src' else 'hrefs'} resolved"] += 1
             url = c4ai_url(raw, base)
             raw_theirs.setdefault(url, raw)
             out.add(url)
@@ -551,6 +556,7 @@ def compare_page(
             if image.get("src")
         },
         tables=(len(item.tables), len(oracle["tables"])),
+        normalised=normalised,
     )
     if not item.success:
         print(f"  c4scrapy failed on {name}: {item.error_message}", file=sys.stderr)
@@ -590,6 +596,8 @@ def report(pages: list[Page], examples: int) -> dict[str, Any]:
         f"| {sum(p.tables[1] for p in pages)} |"
     )
     print(f"\ntable-count agreement: {agree}/{len(pages)} pages ({agree / len(pages):.1%})")
+    normalised = sum((p.normalised for p in pages), Counter())
+    print("Crawl4AI's output, normalised: " + ", ".join(f"{n} {k}" for k, n in normalised.items()))
     for p in pages:
         if p.tables[0] != p.tables[1]:
             print(f"  tables differ: {p.url}: c4scrapy {p.tables[0]}, Crawl4AI {p.tables[1]}")

@@ -219,6 +219,11 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from tests.servers import LocalServer
 
+    class QuietServer(LocalServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            if not isinstance(sys.exc_info()[1], ConnectionError):  # the browser hung up
+                super().handle_error(request, client_address)
+
     modes = options.modes.split(",")
     unknown = set(modes) - set(MODES)
     if unknown:

@@ -169,8 +169,9 @@ def _playwright_download_dir() -> Path | None:
 
 
 def configure_browser(settings: BaseSettings) -> str | None:
-    """Install scrapy-playwright's handler and Chromium launch options at addon priority.
+    """Install the browser download handler and Chromium's launch options (addon priority).
 
+    The handler is ``BrowserDownloadHandler`` (scrapy-playwright's, with a deadline).
     Project settings win where they are set; launch options are merged (the user's keys
     kept, our flags added). Returns the executable (None: remote or Playwright's own).
     Raises BrowserUnavailable, or ConfigError for a bad ``C4_BROWSER_BLOCK_RESOURCES``.
@@ -374,11 +375,15 @@ def page_steps(config: CrawlerRunConfig) -> dict[str, Any]:
         steps["wait_for"] = [kind, target, config.wait_for_timeout or config.page_timeout]
     if config.wait_for_images:
         steps["wait_for_images"] = min(config.page_timeout, IMAGES_WAIT_LIMIT_MS)
-    for name in ("process_iframes", "remove_overlay_elements", "pdf", "capture_mhtml"):
+    for name in (
+        "process_iframes",
+        "remove_overlay_elements",
+        "pdf",
+        "capture_mhtml",
+        "screenshot",
+    ):
         if getattr(config, name):
             steps[name] = True
-    if config.screenshot:
-        steps["screenshot"] = True
     if steps:
         steps["timeout"] = config.page_timeout
     return steps

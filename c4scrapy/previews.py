@@ -49,7 +49,7 @@ import socket
 import time
 import weakref
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
@@ -173,8 +173,17 @@ def apply_scores(
     weights: ScoreWeights | None = None,
 ) -> None:
     """Contextual scores of the valid previews, the threshold flag, and every link's total."""
+    score_links(page.all_links(), query, score_threshold, weights)
+
+
+def score_links(
+    links: Sequence[dict[str, Any]],
+    query: str | None,
+    score_threshold: float | None = None,
+    weights: ScoreWeights | None = None,
+) -> None:
+    """``apply_scores`` for some links: each link's scores depend on that link alone."""
     weights = weights or ScoreWeights()
-    links = page.all_links()
     if query:
         valid = [link for link in links if link.get("head_extraction_status") == VALID]
         scores = contextual_scores(query, [head_document(link["head_data"]) for link in valid])
@@ -254,6 +263,20 @@ class _Scan:
         self.tail = b""
 
 
+class _PageRun:
+    """One page's previews in progress: its links become final (fetched and scored) one
+    by one, in ``done``; ``changed`` wakes whoever follows them."""
+
+    def __init__(self) -> None:
+        self.done: list[dict[str, Any]] = []
+        self.changed = asyncio.Event()
+        self.task: asyncio.Future[None] | None = None
+
+    def finish(self, links: Sequence[dict[str, Any]]) -> None:
+        self.done.extend(links)
+        self.changed.set()
+
+
 class LinkPreviews:
     """The per-crawler preview service (``LinkPreviews.of(crawler)``): cache, in-flight
     fetches, the download signals that stop a fetch after the head, and stats under
@@ -289,7 +312,7 @@ class LinkPreviews:
         self.resolve: Resolver = resolver or resolve_host
         self._results: OrderedDict[str, HeadResult] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[HeadResult]] = {}
-        self._pages: dict[int, asyncio.Future[None]] = {}
+        self._pages: dict[int, _PageRun] = {}
         self._scans: weakref.WeakKeyDictionary[Request, _Scan] = weakref.WeakKeyDictionary()
         self._bytes: dict[str, int] = {}
         self._private: OrderedDict[str, bool] = OrderedDict()
@@ -317,29 +340,76 @@ class LinkPreviews:
 
         ``config`` defaults to the page's own (``page.source.config``).
         """
+        run = self._start(page, config)
+        if run is not None and run.task is not None:
+            await asyncio.shield(run.task)
+
+    async def previewed_links(
+        self, page: PageItem, config: CrawlerRunConfig | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every link of ``page``, each as soon as its preview is final and it is scored
+        (links that need no fetch first), so that a slow link does not hold up the rest."""
+        run = self._start(page, config)
+        given: set[int] = set()
+        if run is not None:
+            seen = 0
+            while True:
+                if seen < len(run.done):
+                    link = run.done[seen]
+                    seen += 1
+                    if id(link) not in given:
+                        given.add(id(link))
+                        yield link
+                    continue
+                if run.task is None or run.task.done():
+                    break
+                run.changed.clear()
+                await run.changed.wait()
+        for link in page.all_links():  # done before, nothing to preview, or it failed
+            if id(link) not in given:
+                yield link
+
+    def _start(self, page: PageItem, config: CrawlerRunConfig | None) -> _PageRun | None:
         if SUMMARY_KEY in page.c4:
-            return
-        pending = self._pages.get(id(page))
-        if pending is None:
+            return None
+        run = self._pages.get(id(page))
+        if run is None:
             if config is None:
                 if page.source is None:
-                    return
+                    return None
                 config = page.source.config
             if config.link_preview_config is None or not page.success:
-                return
-            pending = asyncio.ensure_future(self._preview_page(page, config))
-            self._pages[id(page)] = pending
-            pending.add_done_callback(lambda _: self._pages.pop(id(page), None))
-        await asyncio.shield(pending)
+                return None
+            run = self._pages[id(page)] = _PageRun()
+            run.task = asyncio.ensure_future(self._preview_page(page, config, run))
 
-    async def _preview_page(self, page: PageItem, config: CrawlerRunConfig) -> None:
+            def finished(_: Any) -> None:
+                self._pages.pop(id(page), None)
+                run.changed.set()
+
+            run.task.add_done_callback(finished)
+        return run
+
+    async def _preview_page(self, page: PageItem, config: CrawlerRunConfig, run: _PageRun) -> None:
         preview = config.link_preview_config
         assert preview is not None
         self._recording = True
         started = time.perf_counter()
+        query, threshold = preview.query, preview.score_threshold
+        if threshold is not None and not query:
+            self._warn_once(
+                "threshold",
+                "score_threshold applies to the contextual score, which needs a query: ignored",
+            )
+
+        def finish(links: Sequence[dict[str, Any]]) -> None:
+            score_links(links, query, threshold, self.weights)
+            run.finish(links)
+
         selected, skipped = select_links(page.links, preview)
         for link, reason in skipped:
             _set_result(link, HeadResult(SKIPPED, error=reason))
+        finish([link for link, _ in skipped])
         guard = await self.guards(page.redirected_url or page.url)
         semaphore = asyncio.Semaphore(preview.concurrency)
 
@@ -349,15 +419,9 @@ class LinkPreviews:
             else:
                 result = await self._head(link["href"], preview.timeout, semaphore)
             _set_result(link, result)
+            finish([link])
 
         await asyncio.gather(*(one(link) for link in selected))
-        query = preview.query
-        if preview.score_threshold is not None and not query:
-            self._warn_once(
-                "threshold",
-                "score_threshold applies to the contextual score, which needs a query: ignored",
-            )
-        apply_scores(page, query, preview.score_threshold, self.weights)
 
         statuses = Counter(link["head_extraction_status"] for link in selected)
         reasons = Counter(reason for _, reason in skipped)

@@ -66,16 +66,18 @@ class SiteSpider(scrapy.Spider):
             return
         if self.max_depth is not None and response.meta.get("depth", 0) >= self.max_depth:
             return
-        links = page.links["internal"]
-        priorities = [0] * len(links)
         config = C4Runtime.of(self.crawler).config_for(response.request)
-        if config.query:  # score the links first, then ask for the most relevant ones first
-            previews = LinkPreviews.of(self.crawler)
-            await previews.preview_page(page, config)
-            priorities = link_priorities(links, config.query, previews.weights)
-        ranked = sorted(zip(links, priorities, strict=True), key=lambda pair: -pair[1])
-        for link, priority in ranked:
-            if self._admit(link["href"]):
+        if not config.query:
+            for link in page.links["internal"]:
+                if self._admit(link["href"]):
+                    yield scrapy.Request(link["href"], callback=self.parse)
+            return
+        # Query-guided: each link as soon as its preview is scored, with that as priority.
+        previews = LinkPreviews.of(self.crawler)
+        internal = {id(link) for link in page.links["internal"]}
+        async for link in previews.previewed_links(page, config):
+            if id(link) in internal and self._admit(link["href"]):
+                (priority,) = link_priorities([link], config.query, previews.weights)
                 yield scrapy.Request(link["href"], callback=self.parse, priority=priority)
 
     def _admit(self, url: str) -> bool:

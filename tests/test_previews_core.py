@@ -362,8 +362,10 @@ async def test_private_links_of_a_public_page_are_skipped_without_a_request():
     page.links["external"] = [
         {"href": "http://169.254.169.254/latest/meta-data/", "text": "", "title": ""}
     ]
-    config = LinkPreviewConfig(include_external=True)
-    await previews.preview_page(page, CrawlerRunConfig(link_preview_config=config))
+    config = CrawlerRunConfig(link_preview_config=LinkPreviewConfig(include_external=True))
+    streamed = [link async for link in previews.previewed_links(page, config)]
+    assert sorted(id(link) for link in streamed) == sorted(id(link) for link in page.all_links())
+    await previews.preview_page(page, config)  # done already: returns at once
     for link in page.all_links():
         assert link["head_extraction_status"] == SKIPPED
         assert link["head_extraction_error"] == "private_address"
@@ -372,3 +374,16 @@ async def test_private_links_of_a_public_page_are_skipped_without_a_request():
     stats = previews.crawler.stats.get_stats()
     assert stats["c4/previews/skipped/private_address"] == 4
     assert "c4/previews/fetched" not in stats
+    assert stats["c4/previews/pages"] == 1
+
+
+@deferred_f_from_coro_f
+async def test_without_previews_every_link_streams_at_once():
+    previews, _ = _previews()
+    page = PageItem(url="https://public.example/")
+    page.links["internal"] = [{"href": "https://public.example/a"}]
+    config = CrawlerRunConfig(score_links=True)
+    assert [link async for link in previews.previewed_links(page, config)] == [
+        {"href": "https://public.example/a"}
+    ]
+    assert "previews" not in page.c4

@@ -2,8 +2,10 @@
 
 ``CrawlerRunConfig(link_preview_config=LinkPreviewConfig(...), score_links=True)`` (or
 ``C4_LINK_PREVIEW_CONFIG`` / ``C4_SCORE_LINKS``, ``-a query=...``, ``request.meta["c4"]``)
-turns it on. For each page, ``LinkPreviewPipeline`` (order 100) or the ``site`` spider's
-query-guided ``parse`` calls ``LinkPreviews.of(crawler).preview_page(page)``, which:
+turns it on. For each page, ``LinkPreviewPipeline`` (order 100) calls
+``LinkPreviews.of(crawler).preview_page(page)``, and the ``site`` spider's query-guided
+``parse`` follows ``previewed_links(page)`` (the same work, shared, link by link as it
+completes), which:
 
 1. selects links as Crawl4AI does: internal links then external ones (per
    ``include_internal`` / ``include_external``), those matching any ``include_patterns``

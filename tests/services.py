@@ -51,11 +51,13 @@ class DocsSite(LocalServer):
     """The docs site, logging each request and telling page fetches from preview fetches.
 
     c4scrapy's head fetches ask for ``Accept-Encoding: identity`` (c4scrapy.previews); the
-    crawl's page requests ask for compressed bodies.
+    crawl's page requests ask for compressed bodies. ``latency`` seconds pass before each
+    answer, as on a slow or distant server.
     """
 
-    def __init__(self, root: Path = DOCS_SITE) -> None:
+    def __init__(self, root: Path = DOCS_SITE, latency: float = 0.0) -> None:
         super().__init__(root)
+        self.latency = latency
         self.requests: list[tuple[str, bool]] = []  # (path, is a preview); append is atomic
 
         def factory(*args: Any, **kwargs: Any) -> Handler:
@@ -85,6 +87,8 @@ class _PreviewAwareHandler(Handler):
     def _handle(self, *, head: bool) -> None:
         preview = self.headers.get("Accept-Encoding") == "identity"
         self.server.requests.append((self.path.split("?", 1)[0], preview))
+        if self.server.latency:
+            time.sleep(self.server.latency)
         super()._handle(head=head)
 
 

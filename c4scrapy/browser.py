@@ -204,7 +204,7 @@ def configure_browser(settings: BaseSettings) -> str | None:
         _set_over(settings, "PLAYWRIGHT_LAUNCH_OPTIONS", options)
     settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="addon")
     settings.set("PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER", True, priority="addon")
-    capture_concurrency(settings)  # validated now, at start-up
+    capture_limits(settings)  # validated now, at start-up
     blocked = set(settings.getlist("C4_BROWSER_BLOCK_RESOURCES"))
     if blocked:
         unknown = blocked - BLOCKABLE_RESOURCES
@@ -222,15 +222,24 @@ def configure_browser(settings: BaseSettings) -> str | None:
     return executable
 
 
-def capture_concurrency(settings: BaseSettings) -> int:
-    name = "C4_BROWSER_CAPTURE_CONCURRENCY"
-    try:
-        limit = settings.getint(name, ENGINE_SETTINGS[name])
-    except ValueError:
-        limit = 0
-    if limit < 1:
-        raise ConfigError(f"setting {name}: expected an integer >= 1, got {settings.get(name)!r}")
-    return limit
+def capture_limits(settings: BaseSettings) -> tuple[int, int]:
+    """``C4_BROWSER_CAPTURE_CONCURRENCY`` (>= 1) and ``C4_BROWSER_SCREENSHOT_MAX_HEIGHT``
+    (>= 0, 0 = no limit), validated; ConfigError names the setting."""
+    values = []
+    for name, lowest in (
+        ("C4_BROWSER_CAPTURE_CONCURRENCY", 1),
+        ("C4_BROWSER_SCREENSHOT_MAX_HEIGHT", 0),
+    ):
+        try:
+            value = settings.getint(name, ENGINE_SETTINGS[name])
+        except ValueError:
+            value = lowest - 1
+        if value < lowest:
+            raise ConfigError(
+                f"setting {name}: expected an integer >= {lowest}, got {settings.get(name)!r}"
+            )
+        values.append(value)
+    return values[0], values[1]
 
 
 def _is_playwright_handler(value: Any) -> bool:
@@ -300,7 +309,7 @@ def _build_download_handler() -> type:
             self._download_timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
             self._browser_gone: asyncio.Future[None] | None = None
             self._pages: dict[int, Page] = {}
-            CaptureSlots.configure(capture_concurrency(crawler.settings))
+            CaptureLimits.configure(*capture_limits(crawler.settings))
 
         def _current_browser_gone(self) -> asyncio.Future[None]:
             if self._browser_gone is None or self._browser_gone.done():
@@ -483,13 +492,13 @@ async def run_page_steps(page: Page, steps: dict[str, Any]) -> dict[str, Any]:
     captures = (
         ("pdf", True, lambda: page.pdf(print_background=True)),
         ("capture_mhtml", False, lambda: _capture_mhtml(page)),
-        ("screenshot", True, lambda: page.screenshot(full_page=True, type="png", timeout=timeout)),
+        ("screenshot", True, lambda: _screenshot(page, timeout, report)),
     )
     for name, heavy, capture in captures:
         if steps.get(name):
             try:
                 if heavy:
-                    async with CaptureSlots.semaphore():
+                    async with CaptureLimits.semaphore():
                         report[name] = await capture()
                 else:
                     report[name] = await capture()
@@ -499,26 +508,44 @@ async def run_page_steps(page: Page, steps: dict[str, Any]) -> dict[str, Any]:
     return report
 
 
-class CaptureSlots:
-    """How many full-page screenshots and PDFs render at once in this process.
+class CaptureLimits:
+    """What bounds Chromium's memory on captures, for this process (one browser).
 
-    One of a very tall page (80,000 px) takes Chromium ~20 s and ~1.3 GB; eight at once
-    (one per concurrent page) took 5.5 GB. Queued captures make memory a function of the
-    tallest page, not of the concurrency. ``C4_BROWSER_CAPTURE_CONCURRENCY`` sets it.
+    A full-page screenshot of an 80,000-px page took Chromium ~20 s and ~2.4 GB, one of
+    a 190,000-px page did not finish in 30 s. So screenshots stop at
+    ``C4_BROWSER_SCREENSHOT_MAX_HEIGHT`` pixels (0: no limit), and at most
+    ``C4_BROWSER_CAPTURE_CONCURRENCY`` screenshots and PDFs render at once.
     """
 
-    limit = 1
+    concurrency = 1
+    screenshot_max_height = 20_000
     _semaphore: asyncio.Semaphore | None = None
 
     @classmethod
-    def configure(cls, limit: int) -> None:
-        cls.limit, cls._semaphore = limit, None
+    def configure(cls, concurrency: int, screenshot_max_height: int) -> None:
+        cls.concurrency, cls.screenshot_max_height = concurrency, screenshot_max_height
+        cls._semaphore = None
 
     @classmethod
     def semaphore(cls) -> asyncio.Semaphore:
         if cls._semaphore is None:
-            cls._semaphore = asyncio.Semaphore(cls.limit)
+            cls._semaphore = asyncio.Semaphore(cls.concurrency)
         return cls._semaphore
+
+
+async def _screenshot(page: Page, timeout_ms: int, report: dict[str, Any]) -> bytes:
+    """A full-page PNG, cut at ``CaptureLimits.screenshot_max_height`` (the page's full
+    height is then reported as ``screenshot_clipped``)."""
+    limit = CaptureLimits.screenshot_max_height
+    if limit:
+        width, height = await page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+        )
+        if height > limit:
+            report["screenshot_clipped"] = height
+            clip = {"x": 0, "y": 0, "width": width, "height": limit}
+            return await page.screenshot(full_page=True, clip=clip, type="png", timeout=timeout_ms)
+    return await page.screenshot(full_page=True, type="png", timeout=timeout_ms)
 
 
 async def _wait_for(page: Page, kind: str, target: str, timeout_ms: int) -> None:
@@ -690,6 +717,9 @@ def collect_captures(
     for method in methods.values() if isinstance(methods, dict) else methods:
         if _is_ours(method) and isinstance(method.result, dict):
             report, method.result = method.result, None  # the bytes leave the request
+    if report.get("screenshot_clipped"):
+        info["screenshot_clipped"] = report["screenshot_clipped"]
+        counts["browser/screenshots_clipped"] += 1
     for key in ("iframes_merged", "overlays_removed", "images_pending"):
         if report.get(key):
             info[key] = report[key]

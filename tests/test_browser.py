@@ -155,12 +155,20 @@ def test_block_resources_rejects_unknown_types(tmp_path, monkeypatch):
         configure_browser(Settings({"C4_BROWSER_BLOCK_RESOURCES": ["image", "document"]}))
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "two"])
-def test_capture_concurrency_must_be_positive(tmp_path, monkeypatch, value):
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("C4_BROWSER_CAPTURE_CONCURRENCY", "0"),
+        ("C4_BROWSER_CAPTURE_CONCURRENCY", "two"),
+        ("C4_BROWSER_SCREENSHOT_MAX_HEIGHT", "-1"),
+        ("C4_BROWSER_SCREENSHOT_MAX_HEIGHT", "tall"),
+    ],
+)
+def test_capture_limits_are_validated(tmp_path, monkeypatch, setting, value):
     _executable(tmp_path / "bin" / "chromium")
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    with pytest.raises(ConfigError, match="C4_BROWSER_CAPTURE_CONCURRENCY"):
-        configure_browser(Settings({"C4_BROWSER_CAPTURE_CONCURRENCY": value}))
+    with pytest.raises(ConfigError, match=f"setting {setting}: expected an integer"):
+        configure_browser(Settings({setting: value}))
 
 
 # --- the request: picklable meta ---------------------------------------------------------
@@ -420,8 +428,9 @@ def test_site_crawl_goes_on_when_the_browser_dies(tmp_path):
     )
     for n in range(16):
         (site / f"p{n}.html").write_text(
-            f'<html><body><h1>Page {n}</h1><img src="/img/{n}.png" alt="picture {n}" '
-            'width="320" height="200"></body></html>'
+            f'<html><body style="margin: 0"><div style="height: 1000px"><h1>Page {n}</h1>'
+            f'<img src="/img/{n}.png" alt="picture {n}" width="320" height="200"></div>'
+            "</body></html>"
         )
     (site / "private" / "secret.html").write_text("<html><body>secret</body></html>")
     (site / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
@@ -443,6 +452,7 @@ def test_site_crawl_goes_on_when_the_browser_dies(tmp_path):
                 "ROBOTSTXT_OBEY": "True",
                 "C4_BROWSER_BLOCK_RESOURCES": "image",
                 "C4_BROWSER_CAPTURES_DIR": str(tmp_path / "captures"),
+                "C4_BROWSER_SCREENSHOT_MAX_HEIGHT": 600,
                 "CONCURRENT_REQUESTS": 4,
             },
             timeout=120,
@@ -469,7 +479,10 @@ def test_site_crawl_goes_on_when_the_browser_dies(tmp_path):
         assert [image["alt"] for image in page["media"]["images"]] == [f"picture {n}"]
         screenshot = Path(page["screenshot"])
         assert screenshot.parent == tmp_path / "captures"
-        assert screenshot.read_bytes().startswith(b"\x89PNG")
+        png = screenshot.read_bytes()
+        assert png.startswith(b"\x89PNG")
+        assert struct.unpack(">II", png[16:24])[1] == 600  # cut at the maximum height
+        assert page["c4"]["browser"]["screenshot_clipped"] == 1000
     assert image_hits == 0  # blocked in the browser, still reported from the HTML
     assert stats["playwright/request_count/aborted"] >= 16
     assert 0 <= stats["playwright/page_count"] - stats["playwright/page_count/closed"] <= 4

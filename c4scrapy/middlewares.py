@@ -212,6 +212,17 @@ class C4SpiderMiddleware:
         self._finish(page, response, url, config)
         self.runtime.inc(counts)
         self.runtime.inc({"extract_seconds": page.c4.get("extract_seconds", 0.0)})
+        if config.verbose and logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "Extracted %s: %d internal and %d external links, %d images, %d tables in %.1f ms",
+                page.url,
+                len(page.links["internal"]),
+                len(page.links["external"]),
+                len(page.media["images"]),
+                len(page.tables),
+                1000 * page.c4.get("extract_seconds", 0.0),
+                extra={"spider": self.crawler.spider},
+            )
         return page
 
     def _finish(

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from scrapy.http import HtmlResponse
 
 from c4scrapy import PageItem, extract_page
-from c4scrapy.urls import normalize_url
+from c4scrapy.urls import normalize_url, url_scheme
 from tests.crawling import run_crawl
 
 PAGE = "http://example.com/dir/page.html"
@@ -233,6 +233,13 @@ def test_junk_page_keeps_the_rest_and_counts_what_it_dropped(junk_page) -> None:
     assert {image["src"] for image in item.media["images"]} <= hrefs
     assert counts["links/non_web/javascript"] == 2
     assert counts["links/non_web/mailto"] == counts["links/non_web/tel"] == 1
+    malformed = [
+        href
+        for href, expected in JUNK_HREFS
+        if expected is None and href.strip() and url_scheme(href) in ("", "http", "https")
+    ]
+    assert counts["links/non_web/invalid"] == len(malformed)  # not counted as "http"
+    assert "links/non_web/http" not in counts
 
 
 # --- a 10 MB page ------------------------------------------------------------------------------

@@ -61,7 +61,9 @@ def extract_links(
             resolved = resolver.resolve(href)
             if resolved is None:
                 if href.strip():
-                    counts[f"non_web/{url_scheme(href) or 'invalid'}"] += 1
+                    scheme = url_scheme(href)
+                    web = not scheme or scheme in ("http", "https")
+                    counts[f"non_web/{'invalid' if web else scheme}"] += 1
                 continue
             url, host = resolved
             internal = rules.is_internal(host)

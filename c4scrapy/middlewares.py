@@ -206,9 +206,11 @@ class C4SpiderMiddleware:
             page.attach_source(None, config, response.url)
             self.runtime.inc({"pages/failed": 1, "pages/not_html": 1})
             return page
-        page = extract_page(
-            response.selector, response.url, config, status_code=response.status, counts=counts
-        )
+        try:
+            tree: Any = response.selector
+        except ValueError:  # e.g. an unparsable <base href>: our own parse copes with it
+            tree = response.text
+        page = extract_page(tree, response.url, config, status_code=response.status, counts=counts)
         self._finish(page, response, url, config)
         self.runtime.inc(counts)
         self.runtime.inc({"extract_seconds": page.c4.get("extract_seconds", 0.0)})
@@ -239,22 +241,20 @@ class C4SpiderMiddleware:
             k.decode("latin-1"): b", ".join(v).decode("latin-1")
             for k, v in response.headers.items()
         }
-        page.attach_source(response.selector.root, config, response.url)
+        try:
+            doc = response.selector.root
+        except ValueError:
+            doc = None
+        page.attach_source(doc, config, response.url)
         if config.browser or "playwright" in response.flags:
             from c4scrapy.browser import collect_captures
 
             collect_captures(self.runtime, response, page, config)
 
     def _failed_page(self, request: Request, failure: Exception) -> PageItem:
-        url = request.meta.get("redirect_urls", [request.url])[0]
-        page = PageItem(url=url, success=False)
-        message = str(failure) or type(failure).__name__
-        if isinstance(failure, IgnoreRequest):
-            page.error_message = f"request ignored: {message}"
-        else:
-            page.error_message = f"{type(failure).__name__}: {message}"
+        page = failed_page(request, failure)
         try:
-            page.attach_source(None, self.runtime.config_for(request), url)
+            page.attach_source(None, self.runtime.config_for(request), page.url)
         except ConfigError:
             pass
         return page
@@ -359,6 +359,17 @@ class C4SpiderMiddleware:
     def _release(self, item: Any, **kwargs: Any) -> None:
         if isinstance(item, PageItem):
             item.release_source()
+
+
+def failed_page(request: Request, failure: BaseException) -> PageItem:
+    """The PageItem of a request that produced no page (download failure, ignored...)."""
+    url = request.meta.get("redirect_urls", [request.url])[0]
+    message = str(failure) or type(failure).__name__
+    if isinstance(failure, IgnoreRequest):
+        error = f"request ignored: {message}"
+    else:
+        error = f"{type(failure).__name__}: {message}"
+    return PageItem(url=url, success=False, error_message=error)
 
 
 def _is_html(response: Response) -> bool:

@@ -16,16 +16,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import scrapy
+from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.url import canonicalize_url
 
-from c4scrapy.middlewares import META_PAGE, C4Runtime
+from c4scrapy.middlewares import META_PAGE, C4Runtime, failed_page
 from c4scrapy.previews import LinkPreviews, link_priorities
 from c4scrapy.spiderargs import spider_config
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Iterator
 
     from scrapy.http import Response
+    from twisted.python.failure import Failure
+
+    from c4scrapy.items import PageItem
 
 
 class SiteSpider(scrapy.Spider):
@@ -58,7 +62,20 @@ class SiteSpider(scrapy.Spider):
             scheduler, "admit", None
         )
         if self._admit(self.url):
-            yield scrapy.Request(self.url, callback=self.parse)
+            yield scrapy.Request(self.url, callback=self.parse, errback=self.failed)
+
+    def failed(self, failure: Failure) -> Iterator[PageItem]:
+        """c4scrapy's middleware has already made this request's failed PageItem, except
+        when a downloader middleware raised while handling the response: make it here."""
+        request = failure.request
+        if failure.check(HttpError):
+            self.logger.info(
+                "Ignoring response %s: HTTP status code is not handled", failure.value.response
+            )
+        else:
+            self.logger.error("Error downloading %s: %s", request, failure.value)
+        if META_PAGE not in request.meta:
+            yield failed_page(request, failure.value)
 
     async def parse(self, response: Response) -> AsyncIterator[scrapy.Request]:
         page = response.meta.get(META_PAGE)
@@ -70,7 +87,7 @@ class SiteSpider(scrapy.Spider):
         if not config.query:
             for link in page.links["internal"]:
                 if self._admit(link["href"]):
-                    yield scrapy.Request(link["href"], callback=self.parse)
+                    yield scrapy.Request(link["href"], callback=self.parse, errback=self.failed)
             return
         # Query-guided: each link as soon as its preview is scored, with that as priority.
         previews = LinkPreviews.of(self.crawler)
@@ -78,7 +95,9 @@ class SiteSpider(scrapy.Spider):
         async for link in previews.previewed_links(page, config):
             if id(link) in internal and self._admit(link["href"]):
                 (priority,) = link_priorities([link], config.query, previews.weights)
-                yield scrapy.Request(link["href"], callback=self.parse, priority=priority)
+                yield scrapy.Request(
+                    link["href"], callback=self.parse, errback=self.failed, priority=priority
+                )
 
     def _admit(self, url: str) -> bool:
         """Count each unique URL once, so that ``max_pages`` means pages (and items)."""

@@ -35,6 +35,7 @@ def run_crawl(
     env: dict[str, str] | None = None,
 ) -> CrawlRun:
     """``scrapy crawl SPIDER -a k=v ... -s k=v ... -O items.jsonl``, stats dumped as JSON."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     out = tmp_path / "items.jsonl"
     stats_file = tmp_path / "stats.json"
     log_file = tmp_path / "crawl.log"

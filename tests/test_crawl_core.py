@@ -75,3 +75,22 @@ def test_download_failures_become_failed_items(site_server, tmp_path):
     assert pages[base + "data.json"]["error_message"].startswith("not an HTML response")
     assert run.stats["c4/pages/failed"] == 5
     assert "Error downloading" in run.log
+
+
+def test_unparsable_base_href_still_gives_one_item_per_url(site_server, tmp_path):
+    site = tmp_path / "site"
+    (site / "index.html").write_text('<a href="/bad.html">bad</a><a href="/ok.html">ok</a>')
+    (site / "bad.html").write_text(
+        '<html><head><base href="http://["></head><body>x</body></html>'
+    )
+    (site / "ok.html").write_text("<title>ok</title>")
+    for meta_refresh in ("true", "false"):
+        run = run_crawl(
+            tmp_path / meta_refresh,
+            args={"url": site_server.url},
+            settings={"METAREFRESH_ENABLED": meta_refresh},
+        )
+        pages = run.by_url()
+        assert len(run.items) == 3 == len(pages), (meta_refresh, run.items)
+        assert pages[site_server.url + "ok.html"]["success"] is True
+        assert pages[site_server.url + "bad.html"]["url"] == site_server.url + "bad.html"

@@ -17,7 +17,8 @@ function is JavaScript, anything else a CSS selector; a miss fails the page),
 body, URLs made absolute against the frame, replaces its ``<iframe>``, innermost first),
 ``remove_overlay_elements`` (consent banners, modals, backdrops and other fixed overlays),
 then ``pdf``, ``capture_mhtml`` (CDP ``Page.captureSnapshot``) and ``screenshot`` (full page
-PNG). The spider middleware then moves the captures into ``PageItem.screenshot`` / ``pdf``
+PNG, cut at ``C4_BROWSER_SCREENSHOT_MAX_HEIGHT``; screenshots and PDFs render one at a time,
+see ``CaptureLimits``). The spider middleware then moves the captures into ``PageItem.screenshot`` / ``pdf``
 (base64) and ``mhtml`` (text), or into files under ``C4_BROWSER_CAPTURES_DIR`` (the fields
 then hold the paths). A capture that fails is recorded in ``item.c4["browser"]
 ["capture_errors"]``; it does not fail the page.
@@ -26,13 +27,15 @@ then hold the paths). A capture that fails is recorded in ``item.c4["browser"]
 ``C4_BROWSER_BLOCK_RESOURCES`` aborts resource types on every browser page while the
 images are still reported: media come from the HTML's attributes, never from pixels.
 
-Start-up: the add-on installs scrapy-playwright's download handler when the browser is
+Start-up: the add-on installs ``BrowserDownloadHandler`` (scrapy-playwright's, plus a
+deadline: ``download_timeout``, and failing fast when the browser dies) when the browser is
 wanted (``C4_BROWSER``, ``-a browser=true`` or ``C4_BROWSER_ENABLED`` for per-request use)
 and finds Chromium: ``C4_BROWSER_EXECUTABLE``, then ``PLAYWRIGHT_LAUNCH_OPTIONS
 ["executable_path"]``, then ``chromium`` (and friends) on ``PATH``, then a browser that
 ``playwright install`` downloaded. None found stops the crawl before it starts, naming
 what was tried. A browser that dies is relaunched by scrapy-playwright
-(``PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER``); the pages it took down become failed items.
+(``PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER``); the pages it took down fail with an error
+RetryMiddleware retries, so they are fetched again by the new browser.
 """
 
 from __future__ import annotations

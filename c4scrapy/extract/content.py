@@ -64,6 +64,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 import lxml.html
@@ -204,6 +205,28 @@ _MEDIA_SRC = frozenset({"video", "audio", "source", "track"})
 _LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy")
 _SRCSETS = ("srcset", "data-srcset", "data-lazy-srcset")
 _UNWRAPPED_SCHEMES = frozenset({"javascript", "data", "vbscript", "about", "blob"})
+_REWRITTEN = ("a", "img", "picture", *sorted(_MEDIA_SRC))
+_NOT_KEPT = " or ".join(f"name()='{name}'" for name in sorted(KEPT_ATTRIBUTES))
+_JUNK = etree.XPath(f"descendant::*/@*[not({_NOT_KEPT})]")
+_JUNK_DATA_KEPT = etree.XPath(
+    f"descendant::*/@*[not({_NOT_KEPT} or starts-with(name(), 'data-'))]"
+)
+_JUNK_OWNERS = etree.XPath(f"descendant::*[@*[not({_NOT_KEPT})]]")
+_JUNK_OWNERS_DATA_KEPT = etree.XPath(
+    f"descendant::*[@*[not({_NOT_KEPT} or starts-with(name(), 'data-'))]]"
+)
+#: Python's whitespace (``str.isspace``) that XPath's normalize-space does not strip and an
+#: XPath string can hold; the rest (controls such as \x0b) sends ``_prune`` the slow way.
+_SPACES = "".join(c for c in map(chr, range(0x80, 0x3001)) if c.isspace())
+_ODD_SPACE = re.compile("[\x0b\x0c\x1c-\x1f]").search
+_TEXT = etree.XPath("string()")
+_EMPTY_LEAVES = etree.XPath(
+    "descendant::*[not(*)]"
+    f"[not({' or '.join(f'self::{tag}' for tag in sorted(_KEEP_EMPTY))})]"
+    "[normalize-space(translate(., $spaces, ' ')) = '']"
+    "[not(self::a) or @href][not(ancestor::pre or ancestor::code)]"
+)
+_SIMPLE_NAME = re.compile(r"[a-z0-9_.\-]+\Z").match
 
 
 @dataclasses.dataclass
@@ -345,7 +368,7 @@ def _rewrite(wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rule
     unwrapped: list[HtmlElement] = []
     pictures = False
     wrapper.attrib.clear()
-    for el in wrapper.iterdescendants():
+    for el in wrapper.iter(*_REWRITTEN):  # only these: fewer element proxies
         tag = el.tag
         attrib = el.attrib
         if tag == "a":
@@ -384,10 +407,7 @@ def _rewrite(wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rule
                 unwrapped.append(el)  # lxml nests the <img> that follows inside <source>
         elif tag == "picture":
             pictures = True
-        if attrib:
-            for name in attrib.keys():  # noqa: SIM118 (a copy: attributes are deleted)
-                if name not in KEPT_ATTRIBUTES and not (keep_data and name.startswith("data-")):
-                    del attrib[name]
+    _strip_attributes(wrapper, keep_data)
     for el in removed:
         if el.getparent() is not None:
             el.drop_tree()
@@ -396,6 +416,28 @@ def _rewrite(wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rule
             el.drop_tag()
     if pictures:
         etree.strip_tags(wrapper, "picture")
+
+
+def _strip_attributes(wrapper: HtmlElement, keep_data: bool) -> None:
+    """Step 5: drop every attribute not in KEPT_ATTRIBUTES (nor ``data-*`` if kept).
+
+    The names come from one XPath over the attributes (no element proxies) and go to
+    ``etree.strip_attributes`` (C); names it could read as a namespace (``:class``,
+    ``xml:lang``...) are deleted element by element."""
+    query = _JUNK_DATA_KEPT if keep_data else _JUNK
+    names = {value.attrname for value in query(wrapper)}
+    if not names:
+        return
+    simple = [name for name in names if _SIMPLE_NAME(name)]
+    if simple:
+        etree.strip_attributes(wrapper, *simple)
+    if len(simple) < len(names):
+        owners = _JUNK_OWNERS_DATA_KEPT if keep_data else _JUNK_OWNERS
+        for el in owners(wrapper):
+            attrib = el.attrib
+            for name in attrib.keys():  # noqa: SIM118 (a copy: attributes are deleted)
+                if name not in KEPT_ATTRIBUTES and not (keep_data and name.startswith("data-")):
+                    del attrib[name]
 
 
 def _link_target(
@@ -450,6 +492,9 @@ def _image_src(img: HtmlElement, resolver: UrlResolver) -> tuple[str, str] | Non
 def _prune(wrapper: HtmlElement, threshold: int) -> None:
     """Steps 6 and 7: short leaf blocks (threshold >= 2) and empty elements, bottom-up."""
     judge = threshold > 1
+    if not judge and not _ODD_SPACE(_TEXT(wrapper)):
+        _prune_empty(wrapper)
+        return
     structured: set[HtmlElement] = set()
     for el in reversed(list(wrapper.iterdescendants())):
         tag = el.tag
@@ -474,6 +519,36 @@ def _prune(wrapper: HtmlElement, threshold: int) -> None:
         if next(el.iterancestors("pre", "code"), None) is not None:
             continue
         _drop(el, tag in TEXT_BLOCKS or bool(text))
+
+
+def _prune_empty(wrapper: HtmlElement) -> None:
+    """Step 7 alone, as ``_prune`` does it, visiting only the elements that can go.
+
+    XPath finds the empty leaves (the page's text has no whitespace that XPath's
+    ``normalize-space`` misses once ``_SPACES`` are translated: checked by the caller);
+    they are dropped in reverse document order, and a parent left without children is
+    judged right after its last child goes: the place ``_prune``'s bottom-up walk gives it.
+    """
+    for el in reversed(_EMPTY_LEAVES(wrapper, spaces=_SPACES)):
+        while True:
+            parent = el.getparent()
+            _drop(el, el.tag in TEXT_BLOCKS or bool(el.text))
+            if parent is wrapper or len(parent) or not _empty(parent):
+                break
+            el = parent
+
+
+def _empty(el: HtmlElement) -> bool:
+    """Whether ``_prune`` removes this childless element as empty (step 7)."""
+    tag = el.tag
+    if tag in _KEEP_EMPTY:
+        return False
+    text = el.text
+    if text and not text.isspace():
+        return False
+    if tag == "a" and el.get("href") is None:
+        return False
+    return next(el.iterancestors("pre", "code"), None) is None
 
 
 def _drop(el: HtmlElement, separate: bool) -> None:

@@ -124,17 +124,21 @@ def crawl(
     for _, process in processes:
         process.wait()
     wall = time.monotonic() - started
-    lines = [out.read_text().splitlines() for out, _ in processes]
-    stats = [
-        json.loads((workdir / f"worker{index}.stats.json").read_text())
-        for index in range(config.workers)
-    ]
-    opened = min(datetime.fromisoformat(s["start_time"]) for s in stats)
-    closed = max(datetime.fromisoformat(s["finish_time"]) for s in stats)
+    lines = [out.read_text().splitlines() if out.exists() else [] for out, _ in processes]
+    stats = []
+    for index in range(config.workers):
+        stats_file = workdir / f"worker{index}.stats.json"
+        if stats_file.exists():
+            stats.append(json.loads(stats_file.read_text()))
+        else:  # the crawl did not run: say why rather than show a silent 0 in the table
+            log = (workdir / f"worker{index}.log").read_text().splitlines()
+            print("\n".join(log[-15:]), file=sys.stderr)
+    opened = min((datetime.fromisoformat(s["start_time"]) for s in stats), default=None)
+    closed = max((datetime.fromisoformat(s["finish_time"]) for s in stats), default=None)
     urls = Counter(json.loads(line)["url"] for worker in lines for line in worker)
     return Result(
         wall=wall,
-        span=(closed - opened).total_seconds(),
+        span=(closed - opened).total_seconds() if opened and closed else wall,
         cpu=_children_cpu() - cpu_before,
         items=[len(worker) for worker in lines],
         unique=len(urls),

@@ -206,7 +206,8 @@ _LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy")
 _SRCSETS = ("srcset", "data-srcset", "data-lazy-srcset")
 _UNWRAPPED_SCHEMES = frozenset({"javascript", "data", "vbscript", "about", "blob"})
 _REWRITTEN = ("a", "img", "picture", *sorted(_MEDIA_SRC))
-_NOT_KEPT = " or ".join(f"name()='{name}'" for name in sorted(KEPT_ATTRIBUTES))
+_KEPT_NAMES = "|" + "|".join(sorted(KEPT_ATTRIBUTES)) + "|"
+_NOT_KEPT = f"contains('{_KEPT_NAMES}', concat('|', name(), '|')) and not(contains(name(), '|'))"
 _JUNK = etree.XPath(f"descendant::*/@*[not({_NOT_KEPT})]")
 _JUNK_DATA_KEPT = etree.XPath(
     f"descendant::*/@*[not({_NOT_KEPT} or starts-with(name(), 'data-'))]"
@@ -216,15 +217,14 @@ _JUNK_OWNERS_DATA_KEPT = etree.XPath(
     f"descendant::*[@*[not({_NOT_KEPT} or starts-with(name(), 'data-'))]]"
 )
 #: Python's whitespace (``str.isspace``) that XPath's normalize-space does not strip and an
-#: XPath string can hold; the rest (controls such as \x0b) sends ``_prune`` the slow way.
+#: XPath string can hold; the rest (controls such as \x0b) sends ``_prune`` the old way.
 _SPACES = "".join(c for c in map(chr, range(0x80, 0x3001)) if c.isspace())
 _ODD_SPACE = re.compile("[\x0b\x0c\x1c-\x1f]").search
 _TEXT = etree.XPath("string()")
+#: Leaves whose text may be whitespace only: empty once XPath's own whitespace is taken
+#: away, or starting with one of ``_SPACES`` (``_empty`` decides).
 _EMPTY_LEAVES = etree.XPath(
-    "descendant::*[not(*)]"
-    f"[not({' or '.join(f'self::{tag}' for tag in sorted(_KEEP_EMPTY))})]"
-    "[normalize-space(translate(., $spaces, ' ')) = '']"
-    "[not(self::a) or @href][not(ancestor::pre or ancestor::code)]"
+    "descendant::*[not(*)][contains($spaces, substring(normalize-space(), 1, 1))]"
 )
 _SIMPLE_NAME = re.compile(r"[a-z0-9_.\-]+\Z").match
 
@@ -530,6 +530,8 @@ def _prune_empty(wrapper: HtmlElement) -> None:
     judged right after its last child goes: the place ``_prune``'s bottom-up walk gives it.
     """
     for el in reversed(_EMPTY_LEAVES(wrapper, spaces=_SPACES)):
+        if not _empty(el):
+            continue
         while True:
             parent = el.getparent()
             _drop(el, el.tag in TEXT_BLOCKS or bool(el.text))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from functools import lru_cache
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import tldextract
@@ -34,6 +35,11 @@ _STRIP_CHARS = "\t\n\r"
 #: Code points a browser refuses in a host (the WHATWG "forbidden domain code points").
 _FORBIDDEN_HOST_RE = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+#: ``UrlResolver`` results shared across resolvers and pages (see ``_shared_key``).
+_SHARED: dict[tuple[Any, ...], tuple[str, str] | None] = {}
+_SHARED_MAX = 20_000
+_MISSING: Any = object()
 
 _tld = tldextract.TLDExtract(suffix_list_urls=(), include_psl_private_domains=True, cache_dir=None)
 
@@ -132,11 +138,32 @@ class UrlResolver:
             return self._cache[href]
         except KeyError:
             pass
-        result = self._fast(href) if self._origin else None
-        if result is None:
-            result = _normalize(href, self.base, self.keep_fragment)
+        key = self._shared_key(href)
+        result = _SHARED.get(key, _MISSING)
+        if result is _MISSING:
+            result = self._fast(href) if self._origin else None
+            if result is None:
+                result = _normalize(href, self.base, self.keep_fragment)
+            if len(_SHARED) >= _SHARED_MAX:
+                _SHARED.clear()
+            _SHARED[key] = result
         self._cache[href] = result
         return result
+
+    def _shared_key(self, href: str) -> tuple[Any, ...]:
+        """What the result for ``href`` depends on, for the cache shared by every resolver
+        (links, media and cleaned_html of one page; menus repeated on every page of a site).
+
+        An absolute http(s) href depends on nothing else; a root-relative one on the
+        base's origin; any other on the whole base. The fragment matters only for an href
+        with a ``#`` (a relative href takes its fragment from itself, never from the base).
+        """
+        fragment = self.keep_fragment and "#" in href
+        if href.startswith(("http://", "https://")):
+            return (fragment, bool(self._origin), "", href)
+        if self._origin and href.startswith("/") and not href.startswith("//"):
+            return (fragment, True, self._origin, href)
+        return (fragment, bool(self._origin), self.base, href)
 
     def _fast(self, href: str) -> tuple[str, str] | None:
         if (

@@ -81,7 +81,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from c4scrapy.text import collapse_whitespace, truncate_words
-from c4scrapy.urls import domain_matches, host_of, normalize_url
+from c4scrapy.urls import UrlResolver, domain_matches, host_of
 
 if TYPE_CHECKING:
     from collections.abc import Container, Iterator, Sequence
@@ -199,6 +199,7 @@ class _Media:
         self.rules = rules
         self.counts = counts
         self.resolved: dict[str, str | None] = {}
+        self.resolver = UrlResolver(base_url)
         self.verdicts: dict[str, str | None] = {}
         self.excluded: set[str] = set()
         self.texts: dict[HtmlElement, str] = {}
@@ -208,7 +209,8 @@ class _Media:
     def resolve(self, raw: str) -> str | None:
         url = self.resolved.get(raw, "")
         if url == "":
-            url = self.resolved[raw] = normalize_url(raw, self.base_url)
+            resolved = self.resolver.resolve(raw)  # normalize_url, cached across pages
+            url = self.resolved[raw] = resolved[0] if resolved else None
         return url
 
     def exclusion(self, url: str, *, image: bool) -> str | None:

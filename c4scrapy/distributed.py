@@ -30,6 +30,10 @@ scrapy-redis' ``RFPDupeFilter``) adapted to Scrapy 2.19 and to workers that come
 - **A page budget across workers.** ``admit(key, limit)`` keeps the site spider's
   ``max_pages`` count in Redis, so ``-a max_pages=500`` means 500 pages in total.
 
+A scrapy-redis ``RedisSpider`` (fed with start URLs pushed to its Redis key) keeps its own
+end-of-crawl rule (``MAX_IDLE_TIME_BEFORE_CLOSE``); the ``site`` spider needs none of it:
+every worker is started with the same ``-a url``, and the shared dupefilter keeps one.
+
 Workers publish a heartbeat in Redis (``<queue key>:workers`` and ``:busy``, stamped with
 each machine's clock); a worker silent for ``_WORKER_TTL`` seconds counts as gone.
 """
@@ -55,6 +59,7 @@ from scrapy.utils.misc import load_object
 try:
     from redis.exceptions import RedisError
     from scrapy_redis.scheduler import Scheduler
+    from scrapy_redis.spiders import RedisMixin
 except ImportError as exc:  # an optional dependency
     raise ImportError(
         "c4scrapy.distributed needs scrapy-redis: pip install 'c4scrapy[redis]'"
@@ -136,6 +141,8 @@ class RedisScheduler(Scheduler):
 
     def open(self, spider: Spider) -> None:
         self.spider = spider
+        # A RedisSpider waits for start URLs pushed to its key, and closes on its own terms.
+        self._spider_decides_end = isinstance(spider, RedisMixin)
         self.queue = load_object(self.queue_cls)(
             server=self.server,
             spider=spider,
@@ -285,7 +292,7 @@ class RedisScheduler(Scheduler):
         if queued and not engine.needs_backout():
             self._claim()
         others_busy = any(member.decode() != self.worker_id for member in busy_workers)
-        if busy or queued or others_busy:
+        if busy or queued or others_busy or self._spider_decides_end:
             self._quiet_since = None
             return
         if self._quiet_since is None:
@@ -307,7 +314,7 @@ class RedisScheduler(Scheduler):
             self._handover = None
 
     def _on_spider_idle(self) -> None:
-        if not self._finished():
+        if not self._finished() and not self._spider_decides_end:
             raise DontCloseSpider
 
     def _finished(self) -> bool:

@@ -223,10 +223,19 @@ class CrawlerRunConfig(_Config):
                 _compile(compile_css, getattr(self, name), name)
         for selector in self.target_elements or ():
             _compile(compile_css, selector, "target_elements")
-        if self.markdown_generator == "default":
-            from c4scrapy.markdown import DefaultMarkdownGenerator
+        if isinstance(self.markdown_generator, str):  # from -a / -s / JSON
+            name = self.markdown_generator.strip().lower()
+            if name in ("none", "null", "false", "off", ""):
+                object.__setattr__(self, "markdown_generator", None)
+            elif name == "default":
+                from c4scrapy.markdown import DefaultMarkdownGenerator
 
-            object.__setattr__(self, "markdown_generator", DefaultMarkdownGenerator())
+                object.__setattr__(self, "markdown_generator", DefaultMarkdownGenerator())
+            else:
+                raise ConfigError(
+                    f"markdown_generator: expected 'default', 'none' or a generator object, "
+                    f"got {self.markdown_generator!r}"
+                )
         if self.extraction_strategy is not None:
             from c4scrapy.strategies import coerce_extraction_strategy
 

@@ -56,6 +56,8 @@ def test_docs_snippet_builds_unchanged() -> None:
         ("exclude_domains", ["a.com"], ("a.com",)),
         ("css_selector", "main", "main"),
         ("css_selector", "none", None),
+        ("markdown_generator", "none", None),
+        ("markdown_generator", "None", None),
         ("cache_mode", "bypass", CacheMode.BYPASS),
         ("cache_mode", "CacheMode.BYPASS", CacheMode.BYPASS),
         (
@@ -93,6 +95,7 @@ def test_string_values_are_coerced(field: str, raw: object, expected: object) ->
         ({"link_preview_config": {"querry": "x"}}, "'querry' (did you mean 'query'?)"),
         ({"link_preview_config": "{not json"}, "link_preview_config: invalid JSON object"),
         ({"page_timeout": 0}, "page_timeout: must be > 0"),
+        ({"markdown_generator": "fancy"}, "markdown_generator: expected 'default', 'none'"),
     ],
 )
 def test_bad_values_name_the_key(values: dict, message: str) -> None:

@@ -418,3 +418,13 @@ def test_crawl_reports_each_bad_response(site_server: Any, tmp_path: Any) -> Non
     assert success is False
     assert "DataLoss" in (error or "")
     assert run.stats["c4/pages/failed"] == 4
+
+
+@pytest.mark.parametrize(
+    "html",
+    ['<a href="HTTP:">\x1f0</a>', "<area>\x08", '<p data-x\x01y="1">t</p>', "<p>a\x00b\x07c</p>"],
+)
+def test_control_characters_do_not_fail_the_page(html: str) -> None:
+    item = extract_page(html + '<a href="/ok">ok</a>', "https://example.com/")
+    assert item.success, item.error_message
+    assert "[ok](https://example.com/ok)" in item.markdown

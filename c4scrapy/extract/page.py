@@ -26,6 +26,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import charset_normalizer
+import lxml.html
 import parsel
 from lxml.etree import Element as _ELEMENT
 from lxml.html import HtmlElement
@@ -207,7 +208,14 @@ def _fill(
         content_roots = [el for root in content_roots for el in select(root, selector)]
         if not content_roots:
             counts["selection/target_no_match"] += 1
-    content = build_content(_outermost(content_roots), config, base_url, rules, item.metadata)
+    content_roots = _outermost(content_roots)
+    try:
+        content = build_content(content_roots, config, base_url, rules, item.metadata)
+    except ValueError as exc:
+        if "XML compatible" not in str(exc):
+            raise
+        content_roots = _without_control_chars(content_roots)
+        content = build_content(content_roots, config, base_url, rules, item.metadata)
     item.cleaned_html = content.cleaned_html
     item.markdown = content.markdown
     item.fit_markdown = content.fit_markdown
@@ -219,6 +227,16 @@ def _fill(
     counts.update({f"links/{k}": v for k, v in link_counts.items()})
     counts.update({f"media/{k}": v for k, v in media_counts.items()})
     counts["pages/extracted"] += 1
+
+
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _without_control_chars(roots: list[HtmlElement]) -> list[HtmlElement]:
+    """A copy of the roots without C0 control characters, which libxml2 keeps from the
+    page but lxml refuses to write back (rare: only pages that have them take this path)."""
+    html = "".join(lxml.html.tostring(root, encoding="unicode") for root in roots)
+    return [lxml.html.fragment_fromstring(_CONTROL_CHARS.sub("", html), create_parent="div")]
 
 
 def _outermost(elements: list[HtmlElement]) -> list[HtmlElement]:

@@ -112,8 +112,16 @@ def _summary(args: argparse.Namespace) -> int:
             totals["videos"] += len(media.get("videos", []))
             totals["tables"] += len(item.get("tables") or [])
     width = max(map(len, totals), default=0)
-    for key in ("pages", "failed", "internal links", "external links", "previewed links",
-                "images", "videos", "tables"):
+    for key in (
+        "pages",
+        "failed",
+        "internal links",
+        "external links",
+        "previewed links",
+        "images",
+        "videos",
+        "tables",
+    ):
         print(f"{key:<{width}}  {totals[key]}")
     for message, count in errors.most_common(5):
         print(f"  failed x{count}: {message}")

@@ -1,6 +1,6 @@
 """``make demo``: serve examples/demo_site on 127.0.0.1, crawl it with ``site``, summarise.
 
-    python examples/demo.py [--port 8765] [--query "asyncio event loop"] [--out out/demo.jsonl]
+python examples/demo.py [--port 8765] [--query "asyncio event loop"] [--out out/demo.jsonl]
 """
 
 from __future__ import annotations

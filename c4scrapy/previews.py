@@ -44,7 +44,6 @@ unfollowed redirect), ``not_html``, ``timeout``, ``failed`` (network or other er
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 import socket
@@ -67,7 +66,7 @@ from c4scrapy.items import PageItem
 from c4scrapy.middlewares import META_HEAD, C4Runtime
 from c4scrapy.scoring.bm25 import contextual_scores, head_document
 from c4scrapy.scoring.total import ScoreWeights, total_score
-from c4scrapy.urls import host_of, is_private_host, normalize_url
+from c4scrapy.urls import host_of, is_ip_address, is_private_host, normalize_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -649,7 +648,7 @@ class LinkPreviews:
             return known
         if is_private_host(host):
             private = True
-        elif _is_ip_address(host):
+        elif is_ip_address(host):
             private = False
         else:
             try:
@@ -765,14 +764,6 @@ async def resolve_host(host: str) -> list[str]:
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
-
-
-def _is_ip_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def _validator(response: Response) -> bytes | None:

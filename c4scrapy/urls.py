@@ -227,7 +227,7 @@ def registered_domain(host: str) -> str:
     host = host.lower().strip(".")
     if not host:
         return ""
-    if _is_ip(host):
+    if is_ip_address(host):
         return host
     site = _tld(host).top_domain_under_public_suffix
     if site:
@@ -277,7 +277,8 @@ def is_private_host(host: str) -> bool:
     return not ip.is_global
 
 
-def _is_ip(host: str) -> bool:
+def is_ip_address(host: str) -> bool:
+    """True for an IPv4 or IPv6 address (brackets allowed)."""
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:

@@ -84,6 +84,7 @@ import html_to_markdown as h2m
 import lxml.html
 from lxml import etree
 
+from c4scrapy.extract.content import ONLY_TEXT_UNWRAPPED
 from c4scrapy.text import STOPWORDS, collapse_whitespace, tokenize, word_count
 
 if TYPE_CHECKING:
@@ -133,54 +134,19 @@ _ALWAYS_ON = frozenset(
 )
 _EMPHASIS = ("b", "strong", "i", "em")
 
-#: Never scored or chunked on their own: they belong to the block around them.
-INLINE_TAGS = frozenset(
-    {
-        "a",
-        "abbr",
-        "acronym",
-        "b",
-        "bdi",
-        "bdo",
-        "big",
-        "br",
-        "button",
-        "cite",
-        "code",
-        "data",
-        "del",
-        "dfn",
-        "em",
-        "font",
-        "i",
-        "img",
-        "input",
-        "ins",
-        "kbd",
-        "label",
-        "map",
-        "mark",
-        "nobr",
-        "object",
-        "picture",
-        "q",
-        "s",
-        "samp",
-        "select",
-        "small",
-        "span",
-        "strike",
-        "strong",
-        "sub",
-        "sup",
-        "textarea",
-        "time",
-        "tt",
-        "u",
-        "var",
-        "wbr",
-    }
-)
+#: Never scored or chunked on their own: they belong to the block around them. The
+#: inline markup only_text unwraps, plus the inline replaced and form elements.
+INLINE_TAGS = frozenset(ONLY_TEXT_UNWRAPPED) | {
+    "br",
+    "button",
+    "img",
+    "input",
+    "map",
+    "object",
+    "picture",
+    "select",
+    "textarea",
+}
 _CELLS = frozenset({"td", "th", "tr", "thead", "tbody", "tfoot", "table", "caption"})
 
 

@@ -214,9 +214,8 @@ def test_each_unique_link_is_fetched_once_per_crawl(site_server, tmp_path):
     hits = site_server.hits
     assert (hits["/x.html"], hits["/y.html"], hits["/z.html"]) == (1, 1, 1)
     assert hits["/"] == 1
-    retries = run.stats.get("retry/count", 0)  # a preview timing out on a loaded machine
     for section in ("/a.html", "/b.html", "/c.html"):
-        assert 1 <= hits[section] <= 2 + retries  # previewed before being crawled, or not
+        assert hits[section] in (1, 2)  # previewed before being crawled, or not
     fetches = _head_fetches(run)  # asserts that no URL was fetched twice
     stats = run.stats
     assert stats["c4/previews/fetched"] == len(fetches)

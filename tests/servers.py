@@ -19,7 +19,9 @@ Route = Callable[["Handler"], tuple[int, dict[str, str], Any]]
 
 class Handler(SimpleHTTPRequestHandler):
     server: LocalServer
-    protocol_version = "HTTP/1.1"
+    # One request per connection: Twisted silently re-sends a GET when a reused keep-alive
+    # connection drops, which would show up here as a page fetched twice.
+    protocol_version = "HTTP/1.0"
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -231,8 +231,8 @@ PARTS = (
     ("links", "extract/links.py", "extract_links"),
     ("media", "extract/media.py", "extract_media"),
     ("tables", "extract/tables.py", "extract_tables"),
-    ("cleaned_html + markdown", "extract/content.py", "build_content"),
-    ("of which markdown", "c4scrapy/markdown.py", "generate"),
+    ("cleaned_html", "extract/content.py", "clean_html"),
+    ("markdown", "extract/content.py", "generate_markdown"),
 )
 
 

@@ -247,20 +247,17 @@ class DefaultMarkdownGenerator:
         *,
         query: str | None = None,
         metadata: Mapping[str, Any] | None = None,
-        tree: HtmlElement | None = None,
         raw_html: str | None = None,
     ) -> tuple[str, str | None, str | None]:
         """(markdown, fit_markdown, fit_html) of a page.
 
-        ``tree`` is cleaned_html already parsed (saves a parse; not modified), ``raw_html``
-        the whole page for ``content_source="raw_html"``, ``query`` the crawl's query and
-        ``metadata`` the page's metadata (BM25's fallback query).
+        ``raw_html`` is the whole page for ``content_source="raw_html"``, ``query`` the
+        crawl's query and ``metadata`` the page's metadata (BM25's fallback query).
         """
         options = _frozen(self.options)
-        source: str | HtmlElement = cleaned_html
+        source = cleaned_html
         if self.content_source == "raw_html" and raw_html is not None:
             source = raw_html
-            tree = None
             if base_url:
                 options = (*options, ("base_url", base_url))
         markdown = html_to_markdown(source, dict(options))
@@ -268,9 +265,7 @@ class DefaultMarkdownGenerator:
             return markdown, None, None
         content_filter = self.content_filter
         if isinstance(content_filter, (PruningContentFilter, BM25ContentFilter)):
-            chunks = content_filter.filter_content(
-                tree if tree is not None else source, query=query, metadata=metadata
-            )
+            chunks = content_filter.filter_content(source, query=query, metadata=metadata)
         else:  # a user's filter with Crawl4AI's contract: HTML text in, HTML chunks out
             chunks = content_filter.filter_content(source)
         fit_html = "\n".join(f"<div>{chunk}</div>" for chunk in chunks)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+import lxml.etree
 import lxml.html
 import pytest
 
 from c4scrapy import CrawlerRunConfig, extract_page
-from c4scrapy.extract.content import build_content
+from c4scrapy.extract.content import clean_html, generate_markdown
 from c4scrapy.extract.page import parse_html
+from c4scrapy.extract.selectors import plain_proxies
 from c4scrapy.urls import SiteRules
 
 PAGE = "https://www.example.com/blog/post.html"
@@ -313,9 +315,9 @@ def test_page_tree_is_not_modified_and_empty_roots() -> None:
     )
     assert item.success
     assert lxml.html.tostring(doc) == before
-    result = build_content([], CrawlerRunConfig(), PAGE, SiteRules(PAGE), {})
-    assert (result.cleaned_html, result.markdown) == ("", "")
-    assert (result.fit_markdown, result.fit_html) == (None, None)
+    assert clean_html([], CrawlerRunConfig(), PAGE, SiteRules(PAGE)) == ""
+    result = generate_markdown("", CrawlerRunConfig(), PAGE, {}, doc)
+    assert (result.markdown, result.fit_markdown, result.fit_html) == ("", None, None)
     item = extract_page(SELECTION_PAGE, PAGE, {"target_elements": [".missing"]})
     assert (item.cleaned_html, item.markdown) == ("", "")
 
@@ -418,3 +420,19 @@ def test_targets_inside_excluded_regions_are_excluded() -> None:
     assert text_of(item.cleaned_html) == "Main text with a link."
     config = {"target_elements": [".sidebar"], "excluded_selector": "body > div.sidebar"}
     assert extract_page(SELECTION_PAGE, PAGE, config).cleaned_html == "<div></div>"
+
+
+def test_extraction_reads_scrapy_trees_through_plain_proxies_and_restores_lxml_html() -> None:
+    """``plain_proxies``: while a page is extracted its elements are plain ``_Element``s
+    (no Python call per element); the page's tree keeps its ``lxml.html`` classes after."""
+    doc = parse_html('<form action="/s"><input name="q"></form><p>x</p>', PAGE)
+    seen: list[type] = []
+    with plain_proxies(doc):
+        seen.extend(type(el) for el in doc.iter("form", "p"))
+    assert seen == [lxml.etree._Element, lxml.etree._Element]
+    assert extract_page(doc, PAGE).success
+    assert isinstance(doc.find(".//form"), lxml.html.FormElement)
+    assert isinstance(doc.find(".//p"), lxml.html.HtmlElement)
+    shared = lxml.html.fromstring("<div><p>y</p></div>")  # lxml.html's own parser: untouched
+    with plain_proxies(shared):
+        assert isinstance(shared.find("p"), lxml.html.HtmlElement)

@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, Any
 import lxml.html
 from lxml import etree
 
-from c4scrapy.extract.selectors import select
+from c4scrapy.extract.selectors import select, text_content
 from c4scrapy.text import word_count
 from c4scrapy.urls import UrlResolver, url_scheme
 
@@ -226,12 +226,14 @@ _TEXT = etree.XPath("string()")
 _EMPTY_LEAVES = etree.XPath(
     "descendant::*[not(*)][contains($spaces, substring(normalize-space(), 1, 1))]"
 )
+#: Tag names (not HTML's) that mark elements in the copy for one C-level strip at the end.
+_REMOVED = "c4scrapy-removed"
+_UNWRAPPED = "c4scrapy-unwrapped"
 _SIMPLE_NAME = re.compile(r"[a-z0-9_.\-]+\Z").match
 
 
 @dataclasses.dataclass
-class ContentResult:
-    cleaned_html: str | None = None
+class MarkdownResult:
     markdown: str | None = None
     fit_markdown: str | None = None
     fit_html: str | None = None
@@ -239,42 +241,59 @@ class ContentResult:
     """Why markdown generation failed (markdown, fit_markdown and fit_html are then None)."""
 
 
-def build_content(
-    roots: Sequence[HtmlElement],
-    config: CrawlerRunConfig,
-    base_url: str,
-    rules: SiteRules,
-    metadata: dict[str, Any],
-) -> ContentResult:
-    """cleaned_html, markdown, fit_markdown and fit_html of ``roots`` (see the module doc)."""
-    generator = config.markdown_generator
+def clean_html(
+    roots: Sequence[HtmlElement], config: CrawlerRunConfig, base_url: str, rules: SiteRules
+) -> str:
+    """cleaned_html of ``roots`` (see the module doc); '' without roots."""
     wrapper = _copy_roots(roots, config)
     if wrapper is None:
-        empty = "" if generator is not None else None
-        has_filter = generator is not None and generator.content_filter is not None
-        return ContentResult("", empty, "" if has_filter else None, "" if has_filter else None)
-    clean_tree(wrapper, config, base_url, rules)
-    cleaned_html = lxml.html.tostring(wrapper, encoding="unicode")
+        return ""
+    try:
+        clean_tree(wrapper, config, base_url, rules)
+    except ValueError as exc:
+        if "XML compatible" not in str(exc):
+            raise
+        return clean_html(_without_control_chars(roots), config, base_url, rules)
+    return lxml.html.tostring(wrapper, encoding="unicode")
+
+
+def generate_markdown(
+    cleaned_html: str,
+    config: CrawlerRunConfig,
+    base_url: str,
+    metadata: dict[str, Any],
+    document: HtmlElement,
+) -> MarkdownResult:
+    """markdown, fit_markdown and fit_html by ``config.markdown_generator`` (all None
+    without one); ``document`` is the whole page, for ``content_source="raw_html"``."""
+    generator = config.markdown_generator
     if generator is None:
-        return ContentResult(cleaned_html)
+        return MarkdownResult()
+    if not cleaned_html:
+        fit = "" if generator.content_filter is not None else None
+        return MarkdownResult("", fit, fit)
     raw_html = None
     if getattr(generator, "content_source", "cleaned_html") == "raw_html":
-        raw_html = lxml.html.tostring(roots[0].getroottree().getroot(), encoding="unicode")
+        raw_html = lxml.html.tostring(document, encoding="unicode")
     try:
         markdown, fit_markdown, fit_html = generator.generate(
-            cleaned_html,
-            base_url,
-            query=config.query,
-            metadata=metadata,
-            tree=wrapper,
-            raw_html=raw_html,
+            cleaned_html, base_url, query=config.query, metadata=metadata, raw_html=raw_html
         )
     except Exception as exc:  # the page keeps its links, media and cleaned_html
         logger.warning("markdown generation failed for %s: %r", base_url, exc)
         logger.debug("markdown generation failed", exc_info=True)
-        error = f"markdown generation failed: {type(exc).__name__}: {exc}"
-        return ContentResult(cleaned_html, error=error)
-    return ContentResult(cleaned_html, markdown, fit_markdown, fit_html)
+        return MarkdownResult(error=f"markdown generation failed: {type(exc).__name__}: {exc}")
+    return MarkdownResult(markdown, fit_markdown, fit_html)
+
+
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _without_control_chars(roots: Sequence[HtmlElement]) -> list[HtmlElement]:
+    """A copy of the roots without C0 control characters, which libxml2 keeps from the
+    page but lxml refuses to write back (rare: only pages that have them take this path)."""
+    html = "".join(lxml.html.tostring(root, encoding="unicode") for root in roots)
+    return [lxml.html.fragment_fromstring(_CONTROL_CHARS.sub("", html), create_parent="div")]
 
 
 def clean_tree(
@@ -327,7 +346,9 @@ def _copy_roots(roots: Sequence[HtmlElement], config: CrawlerRunConfig) -> HtmlE
         duplicate.tail = None
         if excluded:
             for el in _mapped(original, duplicate, excluded):
-                el.drop_tree()
+                el.tag = _REMOVED
+    if excluded:
+        etree.strip_elements(wrapper, _REMOVED, with_tail=False)
     return wrapper
 
 
@@ -364,9 +385,7 @@ def _rewrite(wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rule
     links: dict[str, tuple[str | None, bool]] = {}
     pages = UrlResolver(base_url, keep_fragment=True)
     files = UrlResolver(base_url)
-    removed: list[HtmlElement] = []
-    unwrapped: list[HtmlElement] = []
-    pictures = False
+    removed = unwrapped = pictures = False
     wrapper.attrib.clear()
     for el in wrapper.iter(*_REWRITTEN):  # only these: fewer element proxies
         tag = el.tag
@@ -381,20 +400,23 @@ def _rewrite(wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rule
                     )
                 url, keep = hit
                 if not keep:
-                    unwrapped.append(el)
+                    el.tag = _UNWRAPPED
+                    unwrapped = True
                 elif url is not None:
                     attrib["href"] = url
         elif tag == "img":
             image = _image_src(el, files)
             if image is None:
-                removed.append(el)
+                el.tag = _REMOVED
+                removed = True
             else:
                 attrib["src"], host = image
                 if filter_images and (
                     (exclude_external_images and not rules.is_internal(host))
                     or rules.exclusion(host, True, exclude_external=False)
                 ):
-                    removed.append(el)
+                    el.tag = _REMOVED
+                    removed = True
         elif tag in _MEDIA_SRC:
             src = attrib.get("src")
             if src:
@@ -404,18 +426,15 @@ def _rewrite(wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rule
                 else:
                     attrib["src"] = resolved[0]
             elif tag == "source" and el.getparent().tag == "picture":
-                unwrapped.append(el)  # lxml nests the <img> that follows inside <source>
+                el.tag = _UNWRAPPED  # lxml nests the <img> that follows inside <source>
+                unwrapped = True
         elif tag == "picture":
             pictures = True
     _strip_attributes(wrapper, keep_data)
-    for el in removed:
-        if el.getparent() is not None:
-            el.drop_tree()
-    for el in unwrapped:
-        if el.getparent() is not None:
-            el.drop_tag()
-    if pictures:
-        etree.strip_tags(wrapper, "picture")
+    if removed:
+        etree.strip_elements(wrapper, _REMOVED, with_tail=False)
+    if unwrapped or pictures:
+        etree.strip_tags(wrapper, _UNWRAPPED, "picture")
 
 
 def _strip_attributes(wrapper: HtmlElement, keep_data: bool) -> None:
@@ -504,7 +523,7 @@ def _prune(wrapper: HtmlElement, threshold: int) -> None:
             if (
                 tag in TEXT_BLOCKS
                 and el not in structured
-                and word_count(el.text_content()) < threshold
+                and word_count(text_content(el)) < threshold
                 and next(el.iterancestors(*_THRESHOLD_EXEMPT_ANCESTORS), None) is None
             ):
                 _drop(el, True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from c4scrapy.extract.selectors import text_content
 from c4scrapy.text import collapse_whitespace
 from c4scrapy.urls import SiteRules, UrlResolver, registered_domain, url_scheme
 
@@ -103,7 +104,7 @@ def extract_links(
 
 
 def _link_text(a: HtmlElement) -> str:
-    text = " ".join(a.text_content().split()) if a.tag == "a" else ""
+    text = " ".join(text_content(a).split()) if a.tag == "a" else ""
     if not text:
         alt = a.get("alt") if a.tag == "area" else None
         if alt is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from c4scrapy.extract.selectors import text_content
 from c4scrapy.text import collapse_whitespace
 from c4scrapy.urls import normalize_url
 
@@ -20,7 +21,7 @@ def extract_metadata(doc: HtmlElement, base_url: str) -> dict[str, Any]:
     meta: dict[str, Any] = dict.fromkeys(("title", *_NAMED, "canonical", "language"))
     title = doc.find(".//title")
     if title is not None:
-        meta["title"] = collapse_whitespace(title.text_content()) or None
+        meta["title"] = collapse_whitespace(text_content(title)) or None
     for el in doc.iter("meta"):
         content = el.get("content")
         if content is None:

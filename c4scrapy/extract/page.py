@@ -26,18 +26,17 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import charset_normalizer
-import lxml.html
 import parsel
 from lxml.etree import Element as _ELEMENT
 from lxml.html import HtmlElement
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from c4scrapy.config import CrawlerRunConfig
-from c4scrapy.extract.content import build_content
+from c4scrapy.extract.content import clean_html, generate_markdown
 from c4scrapy.extract.links import extract_links
 from c4scrapy.extract.media import extract_media
 from c4scrapy.extract.metadata import extract_metadata
-from c4scrapy.extract.selectors import select
+from c4scrapy.extract.selectors import plain_proxies, select, text_content
 from c4scrapy.extract.tables import extract_tables
 from c4scrapy.items import PageItem
 from c4scrapy.urls import SiteRules, normalize_url
@@ -147,7 +146,7 @@ def sniff_not_html(doc: HtmlElement) -> str | None:
         return f"not an HTML document: binary data ({kind or 'unknown type'})"
     if bare and start.startswith(("{", "[")):
         try:
-            json.loads(doc.text_content())
+            json.loads(text_content(doc))
         except ValueError:
             return None
         return "not an HTML document: JSON"
@@ -174,49 +173,43 @@ def _fill(
         if config.exclude_social_media_links
         else (),
     )
-    skip: set[HtmlElement] = set()
-    for root in _excluded_roots(doc, config):
-        skip.update(root.iter())
+    with plain_proxies(doc):
+        skip: set[HtmlElement] = set()
+        for root in _excluded_roots(doc, config):
+            skip.update(root.iter())
 
-    scope: list[HtmlElement] = [doc]
-    if config.css_selector:
-        scope = _outermost([el for el in select(doc, config.css_selector) if el not in skip])
-        if not scope:
-            counts["selection/no_match"] += 1
-            item.c4["selection"] = f"css_selector {config.css_selector!r} matched nothing"
+        scope: list[HtmlElement] = [doc]
+        if config.css_selector:
+            scope = _outermost([el for el in select(doc, config.css_selector) if el not in skip])
+            if not scope:
+                counts["selection/no_match"] += 1
+                item.c4["selection"] = f"css_selector {config.css_selector!r} matched nothing"
 
-    item.metadata = extract_metadata(doc, base_url)
-    context = None
-    if config.score_links:
-        from c4scrapy.scoring.intrinsic import PageContext
+        item.metadata = extract_metadata(doc, base_url)
+        context = None
+        if config.score_links:
+            from c4scrapy.scoring.intrinsic import PageContext
 
-        context = PageContext.from_document(doc, item.metadata.get("description"))
-    link_counts: Counter[str] = Counter()
-    item.links = extract_links(
-        scope, base_url, config, rules, skip=skip, context=context, counts=link_counts
-    )
-    media_counts: Counter[str] = Counter()
-    item.media = extract_media(scope, base_url, config, rules, skip=skip, counts=media_counts)
-    item.tables = extract_tables(scope, config, skip=skip, counts=counts)
+            context = PageContext.from_document(doc, item.metadata.get("description"))
+        link_counts: Counter[str] = Counter()
+        item.links = extract_links(
+            scope, base_url, config, rules, skip=skip, context=context, counts=link_counts
+        )
+        media_counts: Counter[str] = Counter()
+        item.media = extract_media(scope, base_url, config, rules, skip=skip, counts=media_counts)
+        item.tables = extract_tables(scope, config, skip=skip, counts=counts)
 
-    content_roots = scope
-    if scope == [doc]:
-        body = doc.find("body")
-        content_roots = [body] if body is not None else [doc]
-    if config.target_elements:
-        selector = ", ".join(config.target_elements)  # one union: document order
-        content_roots = [el for root in content_roots for el in select(root, selector)]
-        if not content_roots:
-            counts["selection/target_no_match"] += 1
-    content_roots = _outermost(content_roots)
-    try:
-        content = build_content(content_roots, config, base_url, rules, item.metadata)
-    except ValueError as exc:
-        if "XML compatible" not in str(exc):
-            raise
-        content_roots = _without_control_chars(content_roots)
-        content = build_content(content_roots, config, base_url, rules, item.metadata)
-    item.cleaned_html = content.cleaned_html
+        content_roots = scope
+        if scope == [doc]:
+            body = doc.find("body")
+            content_roots = [body] if body is not None else [doc]
+        if config.target_elements:
+            selector = ", ".join(config.target_elements)  # one union: document order
+            content_roots = [el for root in content_roots for el in select(root, selector)]
+            if not content_roots:
+                counts["selection/target_no_match"] += 1
+        item.cleaned_html = clean_html(_outermost(content_roots), config, base_url, rules)
+    content = generate_markdown(item.cleaned_html, config, base_url, item.metadata, doc)
     item.markdown = content.markdown
     item.fit_markdown = content.fit_markdown
     item.fit_html = content.fit_html
@@ -227,16 +220,6 @@ def _fill(
     counts.update({f"links/{k}": v for k, v in link_counts.items()})
     counts.update({f"media/{k}": v for k, v in media_counts.items()})
     counts["pages/extracted"] += 1
-
-
-_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def _without_control_chars(roots: list[HtmlElement]) -> list[HtmlElement]:
-    """A copy of the roots without C0 control characters, which libxml2 keeps from the
-    page but lxml refuses to write back (rare: only pages that have them take this path)."""
-    html = "".join(lxml.html.tostring(root, encoding="unicode") for root in roots)
-    return [lxml.html.fragment_fromstring(_CONTROL_CHARS.sub("", html), create_parent="div")]
 
 
 def _outermost(elements: list[HtmlElement]) -> list[HtmlElement]:

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from c4scrapy.extract.media import BREAKS, NO_TEXT, element_text, scope_elements
+from c4scrapy.extract.selectors import text_content
 from c4scrapy.text import collapse_whitespace
 
 if TYPE_CHECKING:
@@ -320,7 +321,7 @@ def _cell_text(cell: HtmlElement) -> str:
         tag = el.tag
         if tag in _NO_CELL_TEXT or tag == "br" or (tag in BREAKS and not _spaced(el, cell)):
             return element_text(cell, skip=_NO_CELL_TEXT)
-    return collapse_whitespace(cell.text_content())
+    return collapse_whitespace(text_content(cell))
 
 
 def _spaced(block: HtmlElement, cell: HtmlElement) -> bool:
@@ -342,11 +343,11 @@ def _spaced(block: HtmlElement, cell: HtmlElement) -> bool:
 
 def _text_length(cell: HtmlElement, hidden: bool = True) -> int:
     """Length of a cell's stripped text without scripts, styles and nested tables."""
-    length = len(cell.text_content().strip())
+    length = len(text_content(cell).strip())
     if length and hidden:
         for el in cell.iterdescendants(*_HIDDEN_TEXT):
             if _top_hidden(el, cell):
-                length -= len(el.text_content())
+                length -= len(text_content(el))
     return max(length, 0)
 
 

@@ -33,6 +33,7 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from c4scrapy.extract.selectors import text_content
 from c4scrapy.text import tokenize
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ class PageContext:
 
     @classmethod
     def from_document(cls, doc: HtmlElement, description: str | None = None) -> PageContext:
-        parts = [el.text_content() for el in doc.iter("title", "h1", "h2", "h3")]
+        parts = [text_content(el) for el in doc.iter("title", "h1", "h2", "h3")]
         if description:
             parts.append(description)
         return cls(frozenset(tokenize(" ".join(parts))))

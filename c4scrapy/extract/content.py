@@ -205,30 +205,12 @@ _MEDIA_SRC = frozenset({"video", "audio", "source", "track"})
 _LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy")
 _SRCSETS = ("srcset", "data-srcset", "data-lazy-srcset")
 _UNWRAPPED_SCHEMES = frozenset({"javascript", "data", "vbscript", "about", "blob"})
-_REWRITTEN = ("a", "img", "picture", *sorted(_MEDIA_SRC))
-_KEPT_NAMES = "|" + "|".join(sorted(KEPT_ATTRIBUTES)) + "|"
-_NOT_KEPT = f"contains('{_KEPT_NAMES}', concat('|', name(), '|')) and not(contains(name(), '|'))"
-_JUNK = etree.XPath(f"descendant::*/@*[not({_NOT_KEPT})]")
-_JUNK_DATA_KEPT = etree.XPath(
-    f"descendant::*/@*[not({_NOT_KEPT} or starts-with(name(), 'data-'))]"
-)
-_JUNK_OWNERS = etree.XPath(f"descendant::*[@*[not({_NOT_KEPT})]]")
-_JUNK_OWNERS_DATA_KEPT = etree.XPath(
-    f"descendant::*[@*[not({_NOT_KEPT} or starts-with(name(), 'data-'))]]"
-)
-#: Python's whitespace (``str.isspace``) that XPath's normalize-space does not strip and an
-#: XPath string can hold; the rest (controls such as \x0b) sends ``_prune`` the old way.
-_SPACES = "".join(c for c in map(chr, range(0x80, 0x3001)) if c.isspace())
-_ODD_SPACE = re.compile("[\x0b\x0c\x1c-\x1f]").search
-_TEXT = etree.XPath("string()")
-#: Leaves whose text may be whitespace only: empty once XPath's own whitespace is taken
-#: away, or starting with one of ``_SPACES`` (``_empty`` decides).
-_EMPTY_LEAVES = etree.XPath(
-    "descendant::*[not(*)][contains($spaces, substring(normalize-space(), 1, 1))]"
-)
+_REWRITTEN = frozenset({"a", "img", "picture"}) | _MEDIA_SRC
 #: Tag names (not HTML's) that mark elements in the copy for one C-level strip at the end.
 _REMOVED = "c4scrapy-removed"
 _UNWRAPPED = "c4scrapy-unwrapped"
+#: Attribute names ``etree.strip_attributes`` takes as they are (others could read as
+#: ``{namespace}name`` or ``prefix:name``).
 _SIMPLE_NAME = re.compile(r"[a-z0-9_.\-]+\Z").match
 
 
@@ -385,13 +367,18 @@ def _rewrite(wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rule
     links: dict[str, tuple[str | None, bool]] = {}
     pages = UrlResolver(base_url, keep_fragment=True)
     files = UrlResolver(base_url)
+    names: set[str] = set()
     removed = unwrapped = pictures = False
     wrapper.attrib.clear()
-    for el in wrapper.iter(*_REWRITTEN):  # only these: fewer element proxies
+    for el in wrapper.iter():  # elements only: comments are gone
+        keys = el.keys()
+        if keys:
+            names.update(keys)
         tag = el.tag
-        attrib = el.attrib
+        if tag not in _REWRITTEN:
+            continue
         if tag == "a":
-            href = attrib.get("href")
+            href = el.get("href")
             if href is not None:
                 hit = links.get(href)
                 if hit is None:
@@ -403,60 +390,59 @@ def _rewrite(wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rule
                     el.tag = _UNWRAPPED
                     unwrapped = True
                 elif url is not None:
-                    attrib["href"] = url
+                    el.set("href", url)
         elif tag == "img":
             image = _image_src(el, files)
             if image is None:
                 el.tag = _REMOVED
                 removed = True
             else:
-                attrib["src"], host = image
+                src, host = image
+                el.set("src", src)
                 if filter_images and (
                     (exclude_external_images and not rules.is_internal(host))
                     or rules.exclusion(host, True, exclude_external=False)
                 ):
                     el.tag = _REMOVED
                     removed = True
-        elif tag in _MEDIA_SRC:
-            src = attrib.get("src")
+        elif tag == "picture":
+            pictures = True
+        else:  # video, audio, source, track
+            src = el.get("src")
             if src:
                 resolved = files.resolve(src)
                 if resolved is None:
-                    del attrib["src"]
+                    del el.attrib["src"]
                 else:
-                    attrib["src"] = resolved[0]
+                    el.set("src", resolved[0])
             elif tag == "source" and el.getparent().tag == "picture":
                 el.tag = _UNWRAPPED  # lxml nests the <img> that follows inside <source>
                 unwrapped = True
-        elif tag == "picture":
-            pictures = True
-    _strip_attributes(wrapper, keep_data)
+    _strip_attributes(wrapper, names, keep_data)
     if removed:
         etree.strip_elements(wrapper, _REMOVED, with_tail=False)
     if unwrapped or pictures:
         etree.strip_tags(wrapper, _UNWRAPPED, "picture")
 
 
-def _strip_attributes(wrapper: HtmlElement, keep_data: bool) -> None:
+def _strip_attributes(wrapper: HtmlElement, names: set[str], keep_data: bool) -> None:
     """Step 5: drop every attribute not in KEPT_ATTRIBUTES (nor ``data-*`` if kept).
 
-    The names come from one XPath over the attributes (no element proxies) and go to
-    ``etree.strip_attributes`` (C); names it could read as a namespace (``:class``,
-    ``xml:lang``...) are deleted element by element."""
-    query = _JUNK_DATA_KEPT if keep_data else _JUNK
-    names = {value.attrname for value in query(wrapper)}
+    ``names`` are the attribute names in the tree; the simple ones go to
+    ``etree.strip_attributes`` (C), the others are deleted element by element."""
+    names -= KEPT_ATTRIBUTES
+    if keep_data:
+        names = {name for name in names if not name.startswith("data-")}
     if not names:
         return
     simple = [name for name in names if _SIMPLE_NAME(name)]
     if simple:
         etree.strip_attributes(wrapper, *simple)
     if len(simple) < len(names):
-        owners = _JUNK_OWNERS_DATA_KEPT if keep_data else _JUNK_OWNERS
-        for el in owners(wrapper):
-            attrib = el.attrib
-            for name in attrib.keys():  # noqa: SIM118 (a copy: attributes are deleted)
-                if name not in KEPT_ATTRIBUTES and not (keep_data and name.startswith("data-")):
-                    del attrib[name]
+        odd = names.difference(simple)
+        for el in wrapper.iter():
+            for name in odd.intersection(el.keys()):
+                del el.attrib[name]
 
 
 def _link_target(
@@ -511,9 +497,6 @@ def _image_src(img: HtmlElement, resolver: UrlResolver) -> tuple[str, str] | Non
 def _prune(wrapper: HtmlElement, threshold: int) -> None:
     """Steps 6 and 7: short leaf blocks (threshold >= 2) and empty elements, bottom-up."""
     judge = threshold > 1
-    if not judge and not _ODD_SPACE(_TEXT(wrapper)):
-        _prune_empty(wrapper)
-        return
     structured: set[HtmlElement] = set()
     for el in reversed(list(wrapper.iterdescendants())):
         tag = el.tag
@@ -538,38 +521,6 @@ def _prune(wrapper: HtmlElement, threshold: int) -> None:
         if next(el.iterancestors("pre", "code"), None) is not None:
             continue
         _drop(el, tag in TEXT_BLOCKS or bool(text))
-
-
-def _prune_empty(wrapper: HtmlElement) -> None:
-    """Step 7 alone, as ``_prune`` does it, visiting only the elements that can go.
-
-    XPath finds the empty leaves (the page's text has no whitespace that XPath's
-    ``normalize-space`` misses once ``_SPACES`` are translated: checked by the caller);
-    they are dropped in reverse document order, and a parent left without children is
-    judged right after its last child goes: the place ``_prune``'s bottom-up walk gives it.
-    """
-    for el in reversed(_EMPTY_LEAVES(wrapper, spaces=_SPACES)):
-        if not _empty(el):
-            continue
-        while True:
-            parent = el.getparent()
-            _drop(el, el.tag in TEXT_BLOCKS or bool(el.text))
-            if parent is wrapper or len(parent) or not _empty(parent):
-                break
-            el = parent
-
-
-def _empty(el: HtmlElement) -> bool:
-    """Whether ``_prune`` removes this childless element as empty (step 7)."""
-    tag = el.tag
-    if tag in _KEEP_EMPTY:
-        return False
-    text = el.text
-    if text and not text.isspace():
-        return False
-    if tag == "a" and el.get("href") is None:
-        return False
-    return next(el.iterancestors("pre", "code"), None) is None
 
 
 def _drop(el: HtmlElement, separate: bool) -> None:

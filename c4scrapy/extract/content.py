@@ -206,9 +206,9 @@ _LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy")
 _SRCSETS = ("srcset", "data-srcset", "data-lazy-srcset")
 _UNWRAPPED_SCHEMES = frozenset({"javascript", "data", "vbscript", "about", "blob"})
 _REWRITTEN = frozenset({"a", "img", "picture"}) | _MEDIA_SRC
-#: Tag names (not HTML's) that mark elements in the copy for one C-level strip at the end.
+#: A tag name (not HTML's) that marks the excluded_selector matches in the copy for one
+#: C-level strip.
 _REMOVED = "c4scrapy-removed"
-_UNWRAPPED = "c4scrapy-unwrapped"
 #: Attribute names ``etree.strip_attributes`` takes as they are (others could read as
 #: ``{namespace}name`` or ``prefix:name``).
 _SIMPLE_NAME = re.compile(r"[a-z0-9_.\-]+\Z").match
@@ -294,8 +294,9 @@ def clean_tree(
     )
     unwrapped = ("html", "body", *ONLY_TEXT_UNWRAPPED) if config.only_text else ("html", "body")
     etree.strip_tags(wrapper, *unwrapped)
-    _rewrite(wrapper, config, base_url, rules)
-    _prune(wrapper, config.word_count_threshold)
+    wrapper.attrib.clear()
+    names = _rewrite_and_prune(wrapper, config, base_url, rules)
+    _strip_attributes(wrapper, names, config.keep_data_attributes)
 
 
 def _copy_roots(roots: Sequence[HtmlElement], config: CrawlerRunConfig) -> HtmlElement | None:
@@ -356,73 +357,94 @@ def _mapped(
     return out
 
 
-def _rewrite(wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rules: SiteRules):
-    """Steps 3 to 5: links, images, media sources and attributes, in one walk."""
-    keep_data = config.keep_data_attributes
+def _rewrite_and_prune(
+    wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rules: SiteRules
+) -> set[str]:
+    """Steps 3, 4, 6 and 7 in one bottom-up walk: each element is rewritten, unwrapped or
+    dropped once everything inside it has been. Returns the attribute names of the
+    elements that stay, for step 5."""
     exclude_external = config.exclude_external_links
     social = config.exclude_social_media_links
     filtering = exclude_external or social or bool(rules.exclude_domains)
     exclude_external_images = config.exclude_external_images
     filter_images = exclude_external_images or bool(rules.exclude_domains or rules.social_domains)
+    threshold = config.word_count_threshold
+    judge = threshold > 1
     links: dict[str, tuple[str | None, bool]] = {}
     pages = UrlResolver(base_url, keep_fragment=True)
     files = UrlResolver(base_url)
     names: set[str] = set()
-    removed = unwrapped = pictures = False
-    wrapper.attrib.clear()
-    for el in wrapper.iter():  # elements only: comments are gone
+    structured: set[HtmlElement] = set()  # for judge: blocks with structure inside
+    for el in reversed(list(wrapper.iterdescendants())):
+        tag = el.tag
+        if tag in _REWRITTEN:
+            unwrap = False
+            if tag == "a":
+                href = el.get("href")
+                if href is not None:
+                    hit = links.get(href)
+                    if hit is None:
+                        hit = links[href] = _link_target(
+                            href, pages, rules, filtering, exclude_external, social
+                        )
+                    url, keep = hit
+                    if not keep:
+                        unwrap = True
+                    elif url is not None:
+                        el.set("href", url)
+            elif tag == "img":
+                image = _image_src(el, files)
+                if image is None or (
+                    filter_images
+                    and (
+                        (exclude_external_images and not rules.is_internal(image[1]))
+                        or rules.exclusion(image[1], True, exclude_external=False)
+                    )
+                ):
+                    _drop(el, False)
+                    continue
+                el.set("src", image[0])
+            elif tag == "picture":
+                unwrap = True
+            else:  # video, audio, source, track
+                src = el.get("src")
+                if src:
+                    resolved = files.resolve(src)
+                    if resolved is None:
+                        del el.attrib["src"]
+                    else:
+                        el.set("src", resolved[0])
+                elif tag == "source" and el.getparent().tag == "picture":
+                    unwrap = True  # lxml nests the <img> that follows inside <source>
+            if unwrap:
+                if el in structured:
+                    structured.add(el.getparent())
+                _unwrap(el)
+                continue
+        if judge:
+            if tag in STRUCTURE or el in structured:
+                structured.add(el.getparent())
+            if (
+                tag in TEXT_BLOCKS
+                and el not in structured
+                and word_count(text_content(el)) < threshold
+                and next(el.iterancestors(*_THRESHOLD_EXEMPT_ANCESTORS), None) is None
+            ):
+                _drop(el, True)
+                continue
+        if tag not in _KEEP_EMPTY and not len(el):
+            text = el.text
+            if (
+                (not text or text.isspace())
+                and (tag != "a" or el.get("href") is not None)
+                and next(el.iterancestors("pre", "code"), None) is None
+            ):
+                _drop(el, tag in TEXT_BLOCKS or bool(text))
+                continue
         keys = el.keys()
         if keys:
             names.update(keys)
-        tag = el.tag
-        if tag not in _REWRITTEN:
-            continue
-        if tag == "a":
-            href = el.get("href")
-            if href is not None:
-                hit = links.get(href)
-                if hit is None:
-                    hit = links[href] = _link_target(
-                        href, pages, rules, filtering, exclude_external, social
-                    )
-                url, keep = hit
-                if not keep:
-                    el.tag = _UNWRAPPED
-                    unwrapped = True
-                elif url is not None:
-                    el.set("href", url)
-        elif tag == "img":
-            image = _image_src(el, files)
-            if image is None:
-                el.tag = _REMOVED
-                removed = True
-            else:
-                src, host = image
-                el.set("src", src)
-                if filter_images and (
-                    (exclude_external_images and not rules.is_internal(host))
-                    or rules.exclusion(host, True, exclude_external=False)
-                ):
-                    el.tag = _REMOVED
-                    removed = True
-        elif tag == "picture":
-            pictures = True
-        else:  # video, audio, source, track
-            src = el.get("src")
-            if src:
-                resolved = files.resolve(src)
-                if resolved is None:
-                    del el.attrib["src"]
-                else:
-                    el.set("src", resolved[0])
-            elif tag == "source" and el.getparent().tag == "picture":
-                el.tag = _UNWRAPPED  # lxml nests the <img> that follows inside <source>
-                unwrapped = True
-    _strip_attributes(wrapper, names, keep_data)
-    if removed:
-        etree.strip_elements(wrapper, _REMOVED, with_tail=False)
-    if unwrapped or pictures:
-        etree.strip_tags(wrapper, _UNWRAPPED, "picture")
+    return names
 
 
 def _strip_attributes(wrapper: HtmlElement, names: set[str], keep_data: bool) -> None:
@@ -494,35 +516,6 @@ def _image_src(img: HtmlElement, resolver: UrlResolver) -> tuple[str, str] | Non
     return resolver.resolve(src)
 
 
-def _prune(wrapper: HtmlElement, threshold: int) -> None:
-    """Steps 6 and 7: short leaf blocks (threshold >= 2) and empty elements, bottom-up."""
-    judge = threshold > 1
-    structured: set[HtmlElement] = set()
-    for el in reversed(list(wrapper.iterdescendants())):
-        tag = el.tag
-        if judge:
-            if tag in STRUCTURE or el in structured:
-                structured.add(el.getparent())
-            if (
-                tag in TEXT_BLOCKS
-                and el not in structured
-                and word_count(text_content(el)) < threshold
-                and next(el.iterancestors(*_THRESHOLD_EXEMPT_ANCESTORS), None) is None
-            ):
-                _drop(el, True)
-                continue
-        if tag in _KEEP_EMPTY or len(el):
-            continue
-        text = el.text
-        if text and not text.isspace():
-            continue
-        if tag == "a" and el.get("href") is None:
-            continue
-        if next(el.iterancestors("pre", "code"), None) is not None:
-            continue
-        _drop(el, tag in TEXT_BLOCKS or bool(text))
-
-
 def _drop(el: HtmlElement, separate: bool) -> None:
     """Remove ``el`` and its content, keeping its tail (after a space if ``separate``)."""
     parent = el.getparent()
@@ -535,4 +528,27 @@ def _drop(el: HtmlElement, separate: bool) -> None:
             prev.tail = (prev.tail or "") + tail
         else:
             parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def _unwrap(el: HtmlElement) -> None:
+    """Replace ``el`` by what it holds: its text, children and tail stay where they were."""
+    parent = el.getparent()
+    previous = el.getprevious()
+    text, tail = el.text, el.tail
+    if text:
+        if previous is None:
+            parent.text = (parent.text or "") + text
+        else:
+            previous.tail = (previous.tail or "") + text
+    if tail:
+        if len(el):
+            last = el[-1]
+            last.tail = (last.tail or "") + tail
+        elif previous is None:
+            parent.text = (parent.text or "") + tail
+        else:
+            previous.tail = (previous.tail or "") + tail
+    for child in list(el):
+        el.addprevious(child)
     parent.remove(el)

@@ -316,7 +316,7 @@ def test_page_tree_is_not_modified_and_empty_roots() -> None:
     assert item.success
     assert lxml.html.tostring(doc) == before
     assert clean_html([], CrawlerRunConfig(), PAGE, SiteRules(PAGE)) == ""
-    result = generate_markdown("", CrawlerRunConfig(), PAGE, {}, doc)
+    result = generate_markdown("", CrawlerRunConfig(), PAGE, {})
     assert (result.markdown, result.fit_markdown, result.fit_html) == ("", None, None)
     item = extract_page(SELECTION_PAGE, PAGE, {"target_elements": [".missing"]})
     assert (item.cleaned_html, item.markdown) == ("", "")
@@ -436,3 +436,28 @@ def test_extraction_reads_scrapy_trees_through_plain_proxies_and_restores_lxml_h
     shared = lxml.html.fromstring("<div><p>y</p></div>")  # lxml.html's own parser: untouched
     with plain_proxies(shared):
         assert isinstance(shared.find("p"), lxml.html.HtmlElement)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"excluded_selector": "#side .ad", "word_count_threshold": 3},
+        {"css_selector": "main, #side", "only_text": True},
+        {"target_elements": ["p", "h2"], "exclude_external_links": True},
+    ],
+)
+def test_page_parsed_by_extract_page_is_cleaned_in_place_with_the_same_result(
+    config: dict[str, object],
+) -> None:
+    """From text or bytes the tree is extract_page's own and cleaned without a copy; from
+    a Scrapy tree it is copied. Both give the same item."""
+    html = """<html><body><nav><a href="/">Home</a></nav><main><h2>Title</h2>
+    <p>Some text with <a href="https://other.org/x">a link</a> and <img src="/i.png"
+    alt="i"> an image.</p><p>Short.</p><span> </span></main><div id="side">
+    <p class="ad">Buy <a href="javascript:buy()">now</a></p><p>Side text here.</p></div>
+    <picture><source srcset="/p.webp"><img src="/p.jpg" alt="p"></picture></body></html>"""
+    owned = extract_page(html, PAGE, config)
+    shared = extract_page(parse_html(html, PAGE), PAGE, config)
+    assert owned.success and shared.success
+    assert {**vars(owned), "c4": None} == {**vars(shared), "c4": None}

@@ -61,6 +61,7 @@ does a failing generator (``ContentResult.error`` then says why; the rest of the
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import logging
@@ -206,6 +207,7 @@ _LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy")
 _SRCSETS = ("srcset", "data-srcset", "data-lazy-srcset")
 _UNWRAPPED_SCHEMES = frozenset({"javascript", "data", "vbscript", "about", "blob"})
 _REWRITTEN = frozenset({"a", "img", "picture"}) | _MEDIA_SRC
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 #: A tag name (not HTML's) that marks the excluded_selector matches in the copy for one
 #: C-level strip.
 _REMOVED = "c4scrapy-removed"
@@ -224,19 +226,32 @@ class MarkdownResult:
 
 
 def clean_html(
-    roots: Sequence[HtmlElement], config: CrawlerRunConfig, base_url: str, rules: SiteRules
+    roots: Sequence[HtmlElement],
+    config: CrawlerRunConfig,
+    base_url: str,
+    rules: SiteRules,
+    *,
+    in_place: bool = False,
 ) -> str:
-    """cleaned_html of ``roots`` (see the module doc); '' without roots."""
-    wrapper = _copy_roots(roots, config)
+    """cleaned_html of ``roots`` (see the module doc); '' without roots.
+
+    The roots are copied first, unless ``in_place``: then they are cleaned where they are,
+    which takes their page apart (for a tree nobody else reads: one that ``extract_page``
+    parsed itself)."""
+    wrapper = _wrap_roots(roots, config, in_place)
     if wrapper is None:
         return ""
-    try:
-        clean_tree(wrapper, config, base_url, rules)
-    except ValueError as exc:
-        if "XML compatible" not in str(exc):
-            raise
-        return clean_html(_without_control_chars(roots), config, base_url, rules)
+    clean_tree(wrapper, config, base_url, rules)
     return lxml.html.tostring(wrapper, encoding="unicode")
+
+
+def raw_source(document: HtmlElement, config: CrawlerRunConfig) -> str | None:
+    """The whole page as HTML when the markdown generator reads it (``content_source``
+    ``"raw_html"``), else None."""
+    generator = config.markdown_generator
+    if getattr(generator, "content_source", "cleaned_html") != "raw_html":
+        return None
+    return lxml.html.tostring(document, encoding="unicode")
 
 
 def generate_markdown(
@@ -244,19 +259,16 @@ def generate_markdown(
     config: CrawlerRunConfig,
     base_url: str,
     metadata: dict[str, Any],
-    document: HtmlElement,
+    raw_html: str | None = None,
 ) -> MarkdownResult:
     """markdown, fit_markdown and fit_html by ``config.markdown_generator`` (all None
-    without one); ``document`` is the whole page, for ``content_source="raw_html"``."""
+    without one); ``raw_html`` is ``raw_source``'s."""
     generator = config.markdown_generator
     if generator is None:
         return MarkdownResult()
     if not cleaned_html:
         fit = "" if generator.content_filter is not None else None
         return MarkdownResult("", fit, fit)
-    raw_html = None
-    if getattr(generator, "content_source", "cleaned_html") == "raw_html":
-        raw_html = lxml.html.tostring(document, encoding="unicode")
     try:
         markdown, fit_markdown, fit_html = generator.generate(
             cleaned_html, base_url, query=config.query, metadata=metadata, raw_html=raw_html
@@ -266,16 +278,6 @@ def generate_markdown(
         logger.debug("markdown generation failed", exc_info=True)
         return MarkdownResult(error=f"markdown generation failed: {type(exc).__name__}: {exc}")
     return MarkdownResult(markdown, fit_markdown, fit_html)
-
-
-_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def _without_control_chars(roots: Sequence[HtmlElement]) -> list[HtmlElement]:
-    """A copy of the roots without C0 control characters, which libxml2 keeps from the
-    page but lxml refuses to write back (rare: only pages that have them take this path)."""
-    html = "".join(lxml.html.tostring(root, encoding="unicode") for root in roots)
-    return [lxml.html.fragment_fromstring(_CONTROL_CHARS.sub("", html), create_parent="div")]
 
 
 def clean_tree(
@@ -299,8 +301,11 @@ def clean_tree(
     _strip_attributes(wrapper, names, config.keep_data_attributes)
 
 
-def _copy_roots(roots: Sequence[HtmlElement], config: CrawlerRunConfig) -> HtmlElement | None:
-    """One ``<div>`` holding deep copies of ``roots`` minus the excluded_selector matches."""
+def _wrap_roots(
+    roots: Sequence[HtmlElement], config: CrawlerRunConfig, in_place: bool
+) -> HtmlElement | None:
+    """One ``<div>`` holding ``roots`` (deep copies unless ``in_place``) minus the
+    excluded_selector matches."""
     if not roots:
         return None
     excluded: set[HtmlElement] = set()
@@ -315,7 +320,7 @@ def _copy_roots(roots: Sequence[HtmlElement], config: CrawlerRunConfig) -> HtmlE
             a in excluded or a.tag in excluded_tags for a in root.iterancestors()
         ):
             continue
-        copies.append((root, copy.deepcopy(root)))
+        copies.append((root, root if in_place else copy.deepcopy(root)))
     if not copies:
         return lxml.html.Element("div")
     if len(copies) == 1 and copies[0][0].tag in ("body", "html"):
@@ -328,7 +333,7 @@ def _copy_roots(roots: Sequence[HtmlElement], config: CrawlerRunConfig) -> HtmlE
     for original, duplicate in copies:
         duplicate.tail = None
         if excluded:
-            for el in _mapped(original, duplicate, excluded):
+            for el in excluded if in_place else _mapped(original, duplicate, excluded):
                 el.tag = _REMOVED
     if excluded:
         etree.strip_elements(wrapper, _REMOVED, with_tail=False)
@@ -391,7 +396,7 @@ def _rewrite_and_prune(
                     if not keep:
                         unwrap = True
                     elif url is not None:
-                        el.set("href", url)
+                        _set(el, "href", url)
             elif tag == "img":
                 image = _image_src(el, files)
                 if image is None or (
@@ -451,7 +456,8 @@ def _strip_attributes(wrapper: HtmlElement, names: set[str], keep_data: bool) ->
     """Step 5: drop every attribute not in KEPT_ATTRIBUTES (nor ``data-*`` if kept).
 
     ``names`` are the attribute names in the tree; the simple ones go to
-    ``etree.strip_attributes`` (C), the others are deleted element by element."""
+    ``etree.strip_attributes`` (C); an element with another one gets its kept attributes
+    set again."""
     names -= KEPT_ATTRIBUTES
     if keep_data:
         names = {name for name in names if not name.startswith("data-")}
@@ -463,8 +469,11 @@ def _strip_attributes(wrapper: HtmlElement, names: set[str], keep_data: bool) ->
     if len(simple) < len(names):
         odd = names.difference(simple)
         for el in wrapper.iter():
-            for name in odd.intersection(el.keys()):
-                del el.attrib[name]
+            if not odd.isdisjoint(el.keys()):  # set again what stays: lxml may refuse the names
+                kept = [(k, v) for k, v in el.items() if k not in names]
+                el.attrib.clear()
+                for name, value in kept:
+                    _set(el, name, value)
 
 
 def _link_target(
@@ -523,11 +532,7 @@ def _drop(el: HtmlElement, separate: bool) -> None:
     if separate:
         tail = " " + tail if tail else " "
     if tail:
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
+        _add_text(parent, el.getprevious(), tail)
     parent.remove(el)
 
 
@@ -537,18 +542,36 @@ def _unwrap(el: HtmlElement) -> None:
     previous = el.getprevious()
     text, tail = el.text, el.tail
     if text:
-        if previous is None:
-            parent.text = (parent.text or "") + text
-        else:
-            previous.tail = (previous.tail or "") + text
+        _add_text(parent, previous, text)
     if tail:
         if len(el):
-            last = el[-1]
-            last.tail = (last.tail or "") + tail
-        elif previous is None:
-            parent.text = (parent.text or "") + tail
+            _add_text(el, el[-1], tail)
         else:
-            previous.tail = (previous.tail or "") + tail
+            _add_text(parent, previous, tail)
     for child in list(el):
         el.addprevious(child)
     parent.remove(el)
+
+
+def _add_text(parent: HtmlElement, previous: HtmlElement | None, text: str) -> None:
+    """Put ``text`` after ``previous`` (a child of ``parent``), or first in ``parent``."""
+    try:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + text
+        else:
+            parent.text = (parent.text or "") + text
+    except ValueError:  # C0 controls: libxml2 keeps them from the page, lxml refuses them
+        if previous is not None:
+            previous.tail = _CONTROL_CHARS.sub("", (previous.tail or "") + text)
+        else:
+            parent.text = _CONTROL_CHARS.sub("", (parent.text or "") + text)
+
+
+def _set(el: HtmlElement, name: str, value: str) -> None:
+    """``el.set(name, value)``, without the C0 controls lxml refuses (a name it still
+    refuses leaves the attribute out)."""
+    try:
+        el.set(name, value)
+    except ValueError:
+        with contextlib.suppress(ValueError):
+            el.set(_CONTROL_CHARS.sub("", name), _CONTROL_CHARS.sub("", value))

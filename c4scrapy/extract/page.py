@@ -32,7 +32,7 @@ from lxml.html import HtmlElement
 from w3lib.encoding import html_to_unicode, resolve_encoding
 
 from c4scrapy.config import CrawlerRunConfig
-from c4scrapy.extract.content import clean_html, generate_markdown
+from c4scrapy.extract.content import clean_html, generate_markdown, raw_source
 from c4scrapy.extract.links import extract_links
 from c4scrapy.extract.media import extract_media
 from c4scrapy.extract.metadata import extract_metadata
@@ -109,18 +109,20 @@ def extract_page(
     counts = counts if counts is not None else Counter()
     item = PageItem(url=url, status_code=status_code)
     try:
+        owned = False  # a tree of our own: cleaned_html may take it apart instead of copying
         if isinstance(html, parsel.Selector):
             doc = html.root
         elif isinstance(html, HtmlElement):
             doc = html
         else:
             doc = parse_html(html, url, content_type)
+            owned = True
         if not isinstance(doc, HtmlElement):
             return _failed(item, "not an HTML document", counts, started)
         problem = sniff_not_html(doc)
         if problem:
             return _failed(item, problem, counts, started)
-        _fill(item, doc, url, config, counts)
+        _fill(item, doc, url, config, counts, owned)
     except Exception as exc:  # the item must say what happened; nothing escapes
         logger.debug("extraction of %s failed", url, exc_info=True)
         return _failed(item, f"extraction failed: {type(exc).__name__}: {exc}", counts, started)
@@ -162,7 +164,12 @@ def _signature(start: str) -> str | None:
 
 
 def _fill(
-    item: PageItem, doc: HtmlElement, url: str, config: CrawlerRunConfig, counts: Counter[str]
+    item: PageItem,
+    doc: HtmlElement,
+    url: str,
+    config: CrawlerRunConfig,
+    counts: Counter[str],
+    owned: bool,
 ) -> None:
     base_url = _base_url(doc, url)
     rules = SiteRules(
@@ -208,8 +215,11 @@ def _fill(
             content_roots = [el for root in content_roots for el in select(root, selector)]
             if not content_roots:
                 counts["selection/target_no_match"] += 1
-        item.cleaned_html = clean_html(_outermost(content_roots), config, base_url, rules)
-    content = generate_markdown(item.cleaned_html, config, base_url, item.metadata, doc)
+        raw_html = raw_source(doc, config)
+        item.cleaned_html = clean_html(
+            _outermost(content_roots), config, base_url, rules, in_place=owned
+        )
+    content = generate_markdown(item.cleaned_html, config, base_url, item.metadata, raw_html)
     item.markdown = content.markdown
     item.fit_markdown = content.fit_markdown
     item.fit_html = content.fit_html

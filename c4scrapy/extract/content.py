@@ -1,8 +1,9 @@
 """Content output: ``cleaned_html``, ``markdown``, ``fit_markdown`` and ``fit_html``.
 
-``build_content`` works on deep copies of the content roots (the ``<body>``, or the
-``css_selector`` / ``target_elements`` matches; see ``c4scrapy.extract.page``) put side by
-side in one ``<div>``; the page's own tree is never modified. The steps, in order:
+``clean_html`` puts the content roots (the ``<body>``, or the ``css_selector`` /
+``target_elements`` matches; see ``c4scrapy.extract.page``) side by side in one ``<div>``:
+deep copies of them, so that the page's tree is not modified, or, with ``in_place``, the roots
+themselves (a tree ``extract_page`` parsed itself and nobody else reads). The steps, in order:
 
 1. **Removed with everything inside:** ``script, style, noscript, template, iframe, frame,
    frameset, svg, canvas, object, embed, applet, param, head, title, meta, link, base``,
@@ -53,10 +54,11 @@ side in one ``<div>``; the page's own tree is never modified. The steps, in orde
 8. The ``<div>`` is serialized without pretty-printing: that is ``cleaned_html``, always a
    ``<div>`` (Crawl4AI gives a whole ``<html>`` document when there is no selector).
 
-``markdown`` is ``config.markdown_generator`` (a ``c4scrapy.markdown.DefaultMarkdownGenerator``)
-applied to cleaned_html; ``fit_markdown`` and ``fit_html`` come from its content filter, if
-any, and are None without one. ``markdown_generator=None`` gives None for all three, and so
-does a failing generator (``ContentResult.error`` then says why; the rest of the page stands).
+``generate_markdown`` gives ``markdown``: ``config.markdown_generator`` (a
+``c4scrapy.markdown.DefaultMarkdownGenerator``) applied to cleaned_html; ``fit_markdown`` and
+``fit_html`` come from its content filter, if any, and are None without one.
+``markdown_generator=None`` gives None for all three, and so does a failing generator
+(``MarkdownResult.error`` then says why; the rest of the page stands).
 """
 
 from __future__ import annotations

@@ -119,8 +119,10 @@ def test_sigint_and_resume_crawl_every_page_exactly_once(tmp_path):
     for stats in (first_stats, second_stats):
         assert stats.get("scheduler/unserializable", 0) == 0
         assert stats.get("scheduler/enqueued/memory", 0) == 0
-    assert first_stats["scheduler/enqueued/disk"] == PAGES
-    assert second_stats.get("scheduler/enqueued/disk", 0) == 0, "nothing new admitted"
+    # The first run usually discovers all 500 before the signal; the resumed run admits only
+    # what it had not (how many depends on timing), never a page twice or past max_pages.
+    enqueued = [stats.get("scheduler/enqueued/disk", 0) for stats in (first_stats, second_stats)]
+    assert sum(enqueued) == PAGES, enqueued
 
     state = pickle.loads((jobdir / "spider.state").read_bytes())
     assert len(state["c4_seen"]) == PAGES, "max_pages is counted across the pause"

@@ -210,8 +210,7 @@ _SRCSETS = ("srcset", "data-srcset", "data-lazy-srcset")
 _UNWRAPPED_SCHEMES = frozenset({"javascript", "data", "vbscript", "about", "blob"})
 _REWRITTEN = frozenset({"a", "img", "picture"}) | _MEDIA_SRC
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-#: A tag name (not HTML's) that marks the excluded_selector matches in the copy for one
-#: C-level strip.
+#: A tag name (not HTML's) that marks the excluded_selector matches for one C-level strip.
 _REMOVED = "c4scrapy-removed"
 #: Attribute names ``etree.strip_attributes`` takes as they are (others could read as
 #: ``{namespace}name`` or ``prefix:name``).
@@ -334,10 +333,13 @@ def _wrap_roots(
         wrapper.extend(c for _, c in copies)
     for original, duplicate in copies:
         duplicate.tail = None
-        if excluded:
-            for el in excluded if in_place else _mapped(original, duplicate, excluded):
+        if excluded and not in_place:
+            for el in _mapped(original, duplicate, excluded):
                 el.tag = _REMOVED
     if excluded:
+        if in_place:
+            for el in excluded:
+                el.tag = _REMOVED
         etree.strip_elements(wrapper, _REMOVED, with_tail=False)
     return wrapper
 

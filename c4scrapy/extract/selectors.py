@@ -1,6 +1,6 @@
 """CSS selectors compiled once to lxml XPath (parsel's translator, as Scrapy uses), and
 ``text_content``, which the extraction uses instead of ``HtmlElement``'s methods because it
-reads the page through plain ``etree._Element`` proxies (see ``c4scrapy.extract.page``)."""
+reads the page through plain ``etree._Element`` proxies (``plain_proxies``)."""
 
 from __future__ import annotations
 

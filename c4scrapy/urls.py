@@ -18,7 +18,7 @@ import ipaddress
 import re
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import tldextract
 from w3lib.url import safe_url_string
@@ -69,9 +69,11 @@ def _normalize(href: str, base: str, keep_fragment: bool) -> tuple[str, str] | N
     if scheme and scheme not in _WEB_SCHEMES:
         return None
     if href.startswith("//") and href[2:3] in ("", "/", "?", "#"):
-        return None  # "//" has no host; urljoin would quietly return the base
+        return None  # "//" has no host
     try:
-        url = href if scheme else urljoin(base, href)
+        url = href if scheme else _join(base, href)
+        if url is None:
+            return None
         if _UNSAFE_RE.search(url) or not url.isascii():
             url = safe_url_string(url)
         parts = urlsplit(url)
@@ -95,9 +97,33 @@ def _normalize(href: str, base: str, keep_fragment: bool) -> tuple[str, str] | N
         query = urlencode([(k, v) for k, v in pairs if k.lower() not in TRACKING_PARAMS])
     path = parts.path or "/"
     if "/." in path:
-        path = _remove_dot_segments(path)  # urljoin did it for relative hrefs only
+        path = _remove_dot_segments(path)  # _join did it for relative hrefs only
     fragment = parts.fragment if keep_fragment else ""
     return urlunsplit((scheme, netloc, path, query, fragment)), host
+
+
+def _join(base: str, href: str) -> str | None:
+    """A relative ``href`` resolved against the http(s) URL ``base`` as browsers resolve it
+    (RFC 3986 section 5.2), or None for another base. Unlike ``urllib.parse.urljoin``,
+    empty path segments stay (``a//b``) and a bare ``?`` gives an empty query, not the
+    base's."""
+    parts = urlsplit(base)
+    if parts.scheme.lower() not in _WEB_SCHEMES or not parts.netloc:
+        return None
+    if href.startswith("//"):
+        return f"{parts.scheme}:{href}"
+    rest, hash_, fragment = href.partition("#")
+    path, question, query = rest.partition("?")
+    if not path:
+        path = parts.path or "/"
+        if not question:
+            question, query = ("?" if parts.query else ""), parts.query
+    elif path.startswith("/"):
+        path = _remove_dot_segments(path)
+    else:
+        directory = parts.path[: parts.path.rfind("/") + 1] or "/"
+        path = _remove_dot_segments(directory + path)
+    return f"{parts.scheme}://{parts.netloc}{path}{question}{query}{hash_}{fragment}"
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -197,8 +223,6 @@ class UrlResolver:
             return None
         elif first == "/":
             url, host = self._origin + rest, self._host
-        elif rest == "?":
-            return None  # urljoin keeps the base's query here
         elif first == "?":
             url, host = self._page.partition("?")[0] + rest, self._host
         elif not rest:
@@ -206,11 +230,10 @@ class UrlResolver:
         else:
             url, host = self._dir + rest, self._host
         before_query, question, query = url.partition("?")
-        if "/." in before_query.split("://", 1)[1]:
-            return None  # dot segments: the slow path resolves them like a browser
-        if question and not query:
-            url = before_query
-        return url + tail, host
+        path_at = before_query.find("/", before_query.index("://") + 3)
+        if "/." in before_query[path_at:]:
+            before_query = before_query[:path_at] + _remove_dot_segments(before_query[path_at:])
+        return before_query + (question if query else "") + query + tail, host
 
 
 def host_of(url: str) -> str:

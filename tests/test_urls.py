@@ -42,6 +42,11 @@ BASE = "https://www.example.com/dir/page.html"
         ("http://[::1]:8080/x", "http://[::1]:8080/x"),
         ("http://127.0.0.1:8000/x", "http://127.0.0.1:8000/x"),
         ("/" + "a" * 5000, "https://www.example.com/" + "a" * 5000),
+        # resolved as browsers do (RFC 3986), not as urllib's urljoin does
+        ("b//c.html", "https://www.example.com/dir/b//c.html"),
+        ("./a/./b/../c", "https://www.example.com/dir/a/c"),
+        ("../../../x", "https://www.example.com/x"),
+        ("..", "https://www.example.com/"),
     ],
 )
 def test_normalize_url(href: str, expected: str) -> None:
@@ -240,6 +245,12 @@ RESOLVER_HREFS = [
     "..",
     ".",
     "/.",
+    "b//c",
+    "a/../b",
+    "./a/./b/../c?x=1#f",
+    "../../../../z",
+    "/a/b/../../../c/",
+    "https://other.org/a/./b/../c",
     "%zz",
     "%41",
     "a:b",

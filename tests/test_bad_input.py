@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 from scrapy.http import HtmlResponse
 
 from c4scrapy import PageItem, extract_page
+from c4scrapy.extract.page import parse_html
 from c4scrapy.urls import normalize_url, url_scheme
 from tests.crawling import run_crawl
 
@@ -167,6 +169,31 @@ def test_charsets_decode_as_scrapy_does(
     assert direct.metadata["title"] == via_scrapy.metadata["title"]
     if title is not None:  # None: undeclared, so charset_normalizer's guess (cp1250 or cp1252)
         assert direct.metadata["title"] == title
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<p>plain ascii</p>",
+        "<p>caf\u00e9</p>".encode(),
+        b"<p>a\x00b</p>",  # NULs: removed before the page is parsed
+        "\u00a0<p>x</p>\u00a0".encode(),  # Unicode whitespace around the page
+        b"\x1c<p>x</p>\x1f",
+        b"  \n<p>x</p>\n  ",
+        b"<p>bad \xc3 utf-8 \xff</p>",
+        b'<meta charset="utf-8"><p>\xe9t\xe9</p>',
+        b"\xef\xbb\xbf<p>bom</p>",
+        b"   ",
+        b"",
+    ],
+    ids=["ascii", "utf8", "nul", "nbsp-edges", "control-edges", "space-edges", "bad-utf8",
+         "declared-utf8-latin1-bytes", "bom", "blank", "empty"],
+)  # fmt: skip
+def test_bytes_parse_to_the_tree_scrapy_builds(body: bytes) -> None:
+    """UTF-8 bytes skip the decode (see parse_html): the tree must not change."""
+    response = HtmlResponse(PAGE, body=body, headers={"Content-Type": "text/html"})
+    ours = parse_html(body, PAGE, "text/html")
+    assert etree.tostring(ours) == etree.tostring(response.selector.root)
 
 
 # --- junk hrefs --------------------------------------------------------------------------------

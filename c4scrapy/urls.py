@@ -36,8 +36,11 @@ _STRIP_CHARS = "\t\n\r"
 _FORBIDDEN_HOST_RE = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-#: ``UrlResolver`` results shared across resolvers and pages (see ``_shared_key``).
-_SHARED: dict[tuple[Any, ...], tuple[str, str] | None] = {}
+#: ``UrlResolver`` results shared by every resolver (links, media and cleaned_html of a page,
+#: and the menus repeated on every page of a site), keyed by what a result depends on: the
+#: href, whether its fragment is kept (only if it has one), and the base's origin for a
+#: root-relative href, the whole base for another relative one, nothing for an absolute one.
+_SHARED: dict[tuple[bool, str, str], tuple[str, str] | None] = {}
 _SHARED_MAX = 20_000
 _MISSING: Any = object()
 
@@ -160,11 +163,16 @@ class UrlResolver:
 
     def resolve(self, href: str) -> tuple[str, str] | None:
         """``(url, host)`` for a web link, None otherwise."""
-        try:
-            return self._cache[href]
-        except KeyError:
-            pass
-        key = self._shared_key(href)
+        result = self._cache.get(href, _MISSING)
+        if result is not _MISSING:
+            return result
+        if href.startswith(("http://", "https://")):
+            scope = ""  # an absolute href depends on nothing else
+        elif self._origin and href[:1] == "/" and href[1:2] != "/":
+            scope = self._origin
+        else:
+            scope = self.base
+        key = (self.keep_fragment and "#" in href, scope, href)
         result = _SHARED.get(key, _MISSING)
         if result is _MISSING:
             result = self._fast(href) if self._origin else None
@@ -175,21 +183,6 @@ class UrlResolver:
             _SHARED[key] = result
         self._cache[href] = result
         return result
-
-    def _shared_key(self, href: str) -> tuple[Any, ...]:
-        """What the result for ``href`` depends on, for the cache shared by every resolver
-        (links, media and cleaned_html of one page; menus repeated on every page of a site).
-
-        An absolute http(s) href depends on nothing else; a root-relative one on the
-        base's origin; any other on the whole base. The fragment matters only for an href
-        with a ``#`` (a relative href takes its fragment from itself, never from the base).
-        """
-        fragment = self.keep_fragment and "#" in href
-        if href.startswith(("http://", "https://")):
-            return (fragment, bool(self._origin), "", href)
-        if self._origin and href.startswith("/") and not href.startswith("//"):
-            return (fragment, True, self._origin, href)
-        return (fragment, bool(self._origin), self.base, href)
 
     def _fast(self, href: str) -> tuple[str, str] | None:
         if (

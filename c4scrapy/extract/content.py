@@ -382,7 +382,8 @@ def _rewrite_and_prune(
     links: dict[str, tuple[str | None, bool]] = {}
     pages = UrlResolver(base_url, keep_fragment=True)
     files = UrlResolver(base_url)
-    names: set[str] = set()
+    names: list[str] = []  # with repeats: one set at the end is cheaper than one update each
+    add_names = names.extend
     structured: set[HtmlElement] = set()  # for judge: blocks with structure inside
     for el in reversed(list(wrapper.iterdescendants())):
         tag = el.tag
@@ -399,7 +400,7 @@ def _rewrite_and_prune(
                     url, keep = hit
                     if not keep:
                         unwrap = True
-                    elif url is not None:
+                    elif url is not None and url != href:
                         _set(el, "href", url)
             elif tag == "img":
                 image = _image_src(el, files)
@@ -412,7 +413,8 @@ def _rewrite_and_prune(
                 ):
                     _drop(el, False)
                     continue
-                el.set("src", image[0])
+                if image[0] != el.get("src"):
+                    el.set("src", image[0])
             elif tag == "picture":
                 unwrap = True
             else:  # video, audio, source, track
@@ -450,10 +452,8 @@ def _rewrite_and_prune(
             ):
                 _drop(el, tag in TEXT_BLOCKS or bool(text))
                 continue
-        keys = el.keys()
-        if keys:
-            names.update(keys)
-    return names
+        add_names(el.keys())
+    return set(names)
 
 
 def _strip_attributes(wrapper: HtmlElement, names: set[str], keep_data: bool) -> None:

@@ -236,13 +236,12 @@ class _Media:
         if not imgs:
             return []
         # Crawl4AI never sees <noscript>, so its copies stay out of the page's positions.
-        ancestries = [_ancestors(img) for img in imgs]
-        in_noscript = [any(a.tag == "noscript" for a in chain) for chain in ancestries]
+        in_noscript = [next(img.iterancestors("noscript"), None) is not None for img in imgs]
         total = len(imgs) - sum(in_noscript) or len(imgs)
         threshold = self.config.image_score_threshold
         out: dict[str, dict[str, Any]] = {}
         position = 0
-        for index, (img, chain) in enumerate(zip(imgs, ancestries, strict=True)):
+        for index, img in enumerate(imgs):
             attrib = img.attrib
             first_half = position / total < 0.5
             if not in_noscript[index]:
@@ -250,10 +249,10 @@ class _Media:
             src = attrib.get("src", "").strip()
             real_src = src if src and not src.startswith("data:") else _lazy_src(attrib)
             alt = collapse_whitespace(attrib.get("alt", ""))
-            if _dropped(attrib, chain, real_src, alt):
+            if _dropped(attrib, img.getparent(), real_src, alt):
                 counts["images/dropped/filter"] += 1
                 continue
-            picture = next((a for a in chain if a.tag == "picture"), None)
+            picture = next(img.iterancestors("picture"), None)
             width = _dimension(attrib.get("width"))
             height = _dimension(attrib.get("height"))
             srcset = attrib.get("srcset", "")
@@ -282,7 +281,7 @@ class _Media:
                         counts[f"images/excluded/{reason}"] += 1
                     continue
                 if desc is None:
-                    desc = self.describe(chain)
+                    desc = self.describe(img)
                 out[url] = {
                     "src": url,
                     "alt": alt,
@@ -329,7 +328,7 @@ class _Media:
                     label = el.get("alt") or el.get("title") or el.get("aria-label") or ""
                     shared = {
                         "alt": collapse_whitespace(label),
-                        "desc": self.describe(_ancestors(el)),
+                        "desc": self.describe(el),
                         "score": None,
                         "type": kind,
                         "group_id": groups[kind],
@@ -346,12 +345,14 @@ class _Media:
 
     # --- descriptions -------------------------------------------------------------------
 
-    def describe(self, chain: list[HtmlElement]) -> str:
+    def describe(self, el: HtmlElement) -> str:
+        """Text near ``el``: its figure's caption, else the text of its closest ancestor
+        (up to _DESC_LEVELS, below ``<body>``) that has words."""
         max_words = self.config.image_description_max_words
         if max_words <= 0:
             return ""
         levels = []
-        for ancestor in chain:
+        for ancestor in el.iterancestors():
             if ancestor.tag in _DESC_STOP or len(levels) == _DESC_LEVELS:
                 break
             levels.append(ancestor)
@@ -375,15 +376,6 @@ class _Media:
         return text
 
 
-def _ancestors(el: HtmlElement) -> list[HtmlElement]:
-    chain = []
-    parent = el.getparent()
-    while parent is not None:
-        chain.append(parent)
-        parent = parent.getparent()
-    return chain
-
-
 def _lazy_src(attrib: Any) -> str:
     for name in ("data-src", "data-lazy-src", "data-original", "data-lazy"):
         value = attrib.get(name, "").strip()
@@ -392,11 +384,10 @@ def _lazy_src(attrib: Any) -> str:
     return ""
 
 
-def _dropped(attrib: Any, chain: list[HtmlElement], src: str, alt: str) -> bool:
+def _dropped(attrib: Any, parent: HtmlElement | None, src: str, alt: str) -> bool:
     style = attrib.get("style")
     if "hidden" in attrib or (style and _HIDDEN_RE.search(style)):
         return True
-    parent = chain[0] if chain else None
     if parent is not None and parent.tag in ("button", "input"):
         return True
     classes = (parent.get("class") or "") if parent is not None else ""

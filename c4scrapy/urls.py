@@ -35,6 +35,14 @@ _STRIP_CHARS = "\t\n\r"
 #: Code points a browser refuses in a host (the WHATWG "forbidden domain code points").
 _FORBIDDEN_HOST_RE = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: The hrefs ``UrlResolver`` resolves without ``_normalize``: only URL-safe ASCII, and either
+#: http(s) with a plain lowercase host (no port, user or IP literal) or relative without a
+#: scheme or "//"; groups: scheme and host, host, path and query, fragment.
+_URL_CHARS = r"A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=%"
+_FAST_RE = re.compile(
+    rf"(?:(https?://([a-z0-9\-._~!$&'()*+,;=]+))(?=[/?#]|\Z)|(?![A-Za-z][A-Za-z0-9+.\-]*:|//))"
+    rf"([{_URL_CHARS}]*)(?:#([{_URL_CHARS}#]*))?\Z"
+)
 
 #: ``UrlResolver`` results shared by every resolver (links, media and cleaned_html of a page,
 #: and the menus repeated on every page of a site), keyed by what a result depends on: the
@@ -185,48 +193,33 @@ class UrlResolver:
         return result
 
     def _fast(self, href: str) -> tuple[str, str] | None:
-        if (
-            not href
-            or href[0] in " \t\n\r\f"
-            or href[-1] in " \t\n\r\f"
-            or not href.isascii()
-            or _UNSAFE_RE.search(href)
-            or "utm_" in href
-            or "clid=" in href
-        ):
+        """``_normalize``'s result for the plain shapes (``_FAST_RE``), or None for the
+        slow path."""
+        match = _FAST_RE.match(href) if href else None
+        if match is None:
             return None
-        rest, hash_, fragment = href.partition("#")
-        tail = f"#{fragment}" if self.keep_fragment and hash_ and fragment else ""
-        first = rest[:1]
-        if rest.startswith(("http://", "https://")):
-            scheme_end = rest.index("//") + 2
-            cut = len(rest)
-            for sep in "/?":
-                at = rest.find(sep, scheme_end)
-                if 0 <= at < cut:
-                    cut = at
-            netloc = rest[scheme_end:cut]
-            if not netloc or any(c in netloc for c in "@[:%") or netloc != netloc.lower():
-                return None
-            path_query = rest[cut:]
-            if path_query.startswith("?") or not path_query:
-                path_query = "/" + path_query
-            url, host = rest[:cut] + path_query, netloc
-        elif _SCHEME_RE.match(rest) or rest.startswith("//"):
+        origin, host, rest, fragment = match.groups()
+        if "utm_" in rest or "clid=" in rest:
             return None
-        elif first == "/":
-            url, host = self._origin + rest, self._host
-        elif first == "?":
-            url, host = self._page.partition("?")[0] + rest, self._host
-        elif not rest:
-            url, host = self._page, self._host
+        if origin:
+            url = origin + rest if rest[:1] == "/" else f"{origin}/{rest}"
         else:
-            url, host = self._dir + rest, self._host
+            host = self._host
+            first = rest[:1]
+            if first == "/":
+                url = self._origin + rest
+            elif first == "?":
+                url = self._page.partition("?")[0] + rest
+            elif not rest:
+                url = self._page
+            else:
+                url = self._dir + rest
         before_query, question, query = url.partition("?")
-        path_at = before_query.find("/", before_query.index("://") + 3)
-        if "/." in before_query[path_at:]:
+        if "/." in rest or rest[:1] == ".":
+            path_at = before_query.find("/", before_query.index("://") + 3)
             before_query = before_query[:path_at] + _remove_dot_segments(before_query[path_at:])
-        return before_query + (question if query else "") + query + tail, host
+        url = before_query + question + query if query else before_query
+        return (f"{url}#{fragment}" if fragment and self.keep_fragment else url), host
 
 
 def host_of(url: str) -> str:

@@ -160,14 +160,7 @@ class UrlResolver:
         self.base = base
         self.keep_fragment = keep_fragment
         self._cache: dict[str, tuple[str, str] | None] = {}
-        self._origin = self._dir = self._page = self._host = ""
-        canonical = _normalize(base, base, False)
-        if canonical is not None and canonical[0] == base.partition("#")[0]:
-            parts = urlsplit(canonical[0])
-            self._origin = f"{parts.scheme}://{parts.netloc}"
-            self._host = canonical[1]
-            self._page = canonical[0]
-            self._dir = self._origin + parts.path[: parts.path.rfind("/") + 1]
+        self._origin, self._host, self._page, self._dir = _base_parts(base)
 
     def resolve(self, href: str) -> tuple[str, str] | None:
         """``(url, host)`` for a web link, None otherwise."""
@@ -220,6 +213,18 @@ class UrlResolver:
             before_query = before_query[:path_at] + _remove_dot_segments(before_query[path_at:])
         url = before_query + question + query if query else before_query
         return (f"{url}#{fragment}" if fragment and self.keep_fragment else url), host
+
+
+@lru_cache(maxsize=1024)
+def _base_parts(base: str) -> tuple[str, str, str, str]:
+    """(origin, host, page URL, directory URL) of a canonical base for ``UrlResolver``'s
+    fast path; four '' when ``base`` is not canonical (the slow path then does it all)."""
+    canonical = _normalize(base, base, False)
+    if canonical is None or canonical[0] != base.partition("#")[0]:
+        return "", "", "", ""
+    parts = urlsplit(canonical[0])
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return origin, canonical[1], canonical[0], origin + parts.path[: parts.path.rfind("/") + 1]
 
 
 def host_of(url: str) -> str:

@@ -443,7 +443,7 @@ def _rewrite_and_prune(
             ):
                 _drop(el, True)
                 continue
-        if tag not in _KEEP_EMPTY and not len(el):
+        if not len(el) and tag not in _KEEP_EMPTY:
             text = el.text
             if (
                 (not text or text.isspace())

@@ -49,9 +49,13 @@ def extract_links(
     buckets: dict[bool, dict[str, dict[str, Any]]] = {True: {}, False: {}}
     resolver = UrlResolver(base_url)
     social = config.exclude_social_media_links
-    filtering = config.exclude_external_links or social or bool(rules.exclude_domains)
-    if context is not None and config.score_links:
+    exclude_external = config.exclude_external_links
+    filtering = exclude_external or social or bool(rules.exclude_domains)
+    score_fields = config.score_links or config.link_preview_config is not None
+    scoring = context is not None and config.score_links
+    if scoring:
         from c4scrapy.scoring.intrinsic import intrinsic_score
+    internal_hosts: dict[str, bool] = {}
     for root in roots:
         for a in root.iter("a", "area"):
             if skip and a in skip:
@@ -67,11 +71,11 @@ def extract_links(
                     counts[f"non_web/{'invalid' if web else scheme}"] += 1
                 continue
             url, host = resolved
-            internal = rules.is_internal(host)
+            internal = internal_hosts.get(host)
+            if internal is None:
+                internal = internal_hosts[host] = rules.is_internal(host)
             if filtering:
-                reason = rules.exclusion(
-                    host, internal, exclude_external=config.exclude_external_links
-                )
+                reason = rules.exclusion(host, internal, exclude_external=exclude_external)
                 if reason == "social" and not social:
                     reason = None
                 if reason:
@@ -93,9 +97,9 @@ def extract_links(
                 "title": title,
                 "base_domain": registered_domain(host),
             }
-            if config.score_links or config.link_preview_config is not None:
+            if score_fields:
                 link.update(dict.fromkeys(SCORE_FIELDS))
-                if context is not None and config.score_links:
+                if scoring:
                     link["intrinsic_score"] = intrinsic_score(url, text, title, a, context)
             bucket[url] = link
     counts["internal"] += len(buckets[True])

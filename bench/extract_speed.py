@@ -120,14 +120,15 @@ Pages = list[tuple[Path, str]]
 
 
 def first_visit() -> Callable[[], None]:
-    """A reset that puts c4scrapy's shared URL cache back as it is now, so that every
-    repeat of a page sees it for the first time after the pages before it (as a crawl
-    does), not warmed by its own previous run."""
+    """A reset that puts c4scrapy's URL caches back as they are now (the one shared across
+    pages; the per-page ones emptied), so that every repeat of a page sees it for the first
+    time after the pages before it (as a crawl does), not warmed by its own previous run."""
     saved = dict(c4scrapy.urls._SHARED)
 
     def reset() -> None:
         c4scrapy.urls._SHARED.clear()
         c4scrapy.urls._SHARED.update(saved)
+        c4scrapy.urls._page_cache.cache_clear()
 
     return reset
 

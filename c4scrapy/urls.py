@@ -154,17 +154,23 @@ def _remove_dot_segments(path: str) -> str:
 class UrlResolver:
     """``normalize_url`` for the many hrefs of one page: same results, with a per-page
     cache and a fast path for the common shapes (plain ASCII absolute, root-relative,
-    relative and fragment links), which is most of the work of link extraction."""
+    relative and fragment links), which is most of the work of link extraction.
+
+    The resolvers of one page (links, media, cleaned_html) share that cache: it belongs to
+    the base URL (the last few bases are kept), and an href without ``#`` has one result
+    whether fragments are kept or not."""
 
     def __init__(self, base: str, *, keep_fragment: bool = False) -> None:
         self.base = base
         self.keep_fragment = keep_fragment
-        self._cache: dict[str, tuple[str, str] | None] = {}
+        self._plain = _page_cache(base, False)
+        self._anchors = _page_cache(base, True) if keep_fragment else self._plain
         self._origin, self._host, self._page, self._dir = _base_parts(base)
 
     def resolve(self, href: str) -> tuple[str, str] | None:
         """``(url, host)`` for a web link, None otherwise."""
-        result = self._cache.get(href, _MISSING)
+        cache = self._anchors if self.keep_fragment and "#" in href else self._plain
+        result = cache.get(href, _MISSING)
         if result is not _MISSING:
             return result
         if href.startswith(("http://", "https://")):
@@ -182,7 +188,7 @@ class UrlResolver:
             if len(_SHARED) >= _SHARED_MAX:
                 _SHARED.clear()
             _SHARED[key] = result
-        self._cache[href] = result
+        cache[href] = result
         return result
 
     def _fast(self, href: str) -> tuple[str, str] | None:
@@ -213,6 +219,12 @@ class UrlResolver:
             before_query = before_query[:path_at] + _remove_dot_segments(before_query[path_at:])
         url = before_query + question + query if query else before_query
         return (f"{url}#{fragment}" if fragment and self.keep_fragment else url), host
+
+
+@lru_cache(maxsize=8)
+def _page_cache(base: str, keep_fragment: bool) -> dict[str, tuple[str, str] | None]:
+    """The results of one page's resolvers (``UrlResolver``), by href."""
+    return {}
 
 
 @lru_cache(maxsize=1024)

@@ -44,10 +44,10 @@ _FAST_RE = re.compile(
     rf"([{_URL_CHARS}]*)(?:#([{_URL_CHARS}#]*))?\Z"
 )
 
-#: ``UrlResolver`` results shared by every resolver (links, media and cleaned_html of a page,
-#: and the menus repeated on every page of a site), keyed by what a result depends on: the
-#: href, whether its fragment is kept (only if it has one), and the base's origin for a
-#: root-relative href, the whole base for another relative one, nothing for an absolute one.
+#: ``UrlResolver`` results shared across pages (the menus repeated on every page of a site):
+#: absolute hrefs, and root-relative ones by the base's origin; whether the fragment is kept
+#: is part of the key only for an href with one. Other relative hrefs depend on the whole
+#: page URL, so only that page's cache (``_page_cache``) holds them.
 _SHARED: dict[tuple[bool, str, str], tuple[str, str] | None] = {}
 _SHARED_MAX = 20_000
 _MISSING: Any = object()
@@ -173,21 +173,20 @@ class UrlResolver:
         result = cache.get(href, _MISSING)
         if result is not _MISSING:
             return result
+        key: tuple[bool, str, str] | None = None  # None: only this page has the same result
         if href.startswith(("http://", "https://")):
-            scope = ""  # an absolute href depends on nothing else
+            key = (self.keep_fragment and "#" in href, "", href)
         elif self._origin and href[:1] == "/" and href[1:2] != "/":
-            scope = self._origin
-        else:
-            scope = self.base
-        key = (self.keep_fragment and "#" in href, scope, href)
-        result = _SHARED.get(key, _MISSING)
+            key = (self.keep_fragment and "#" in href, self._origin, href)
+        result = _SHARED.get(key, _MISSING) if key else _MISSING
         if result is _MISSING:
             result = self._fast(href) if self._origin else None
             if result is None:
                 result = _normalize(href, self.base, self.keep_fragment)
-            if len(_SHARED) >= _SHARED_MAX:
-                _SHARED.clear()
-            _SHARED[key] = result
+            if key:
+                if len(_SHARED) >= _SHARED_MAX:
+                    _SHARED.clear()
+                _SHARED[key] = result
         cache[href] = result
         return result
 

@@ -29,8 +29,11 @@ TRACKING_PARAMS = frozenset(
 )
 
 _WEB_SCHEMES = frozenset({"http", "https"})
-_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
-_UNSAFE_RE = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.\-]*"
+_SCHEME_RE = re.compile(rf"^({_SCHEME}):")
+#: What a URL may hold as written, besides ``#`` (w3lib percent-encodes anything else).
+_URL_CHARS = r"A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=%"
+_UNSAFE_RE = re.compile(rf"[^{_URL_CHARS}#]")
 _STRIP_CHARS = "\t\n\r"
 #: Code points a browser refuses in a host (the WHATWG "forbidden domain code points").
 _FORBIDDEN_HOST_RE = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
@@ -38,9 +41,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: The hrefs ``UrlResolver`` resolves without ``_normalize``: only URL-safe ASCII, and either
 #: http(s) with a plain lowercase host (no port, user or IP literal) or relative without a
 #: scheme or "//"; groups: scheme and host, host, path and query, fragment.
-_URL_CHARS = r"A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=%"
 _FAST_RE = re.compile(
-    rf"(?:(https?://([a-z0-9\-._~!$&'()*+,;=]+))(?=[/?#]|\Z)|(?![A-Za-z][A-Za-z0-9+.\-]*:|//))"
+    rf"(?:(https?://([a-z0-9\-._~!$&'()*+,;=]+))(?=[/?#]|\Z)|(?!{_SCHEME}:|//))"
     rf"([{_URL_CHARS}]*)(?:#([{_URL_CHARS}#]*))?\Z"
 )
 
@@ -169,15 +171,16 @@ class UrlResolver:
 
     def resolve(self, href: str) -> tuple[str, str] | None:
         """``(url, host)`` for a web link, None otherwise."""
-        cache = self._anchors if self.keep_fragment and "#" in href else self._plain
+        anchor = self.keep_fragment and "#" in href  # else the result has no fragment
+        cache = self._anchors if anchor else self._plain
         result = cache.get(href, _MISSING)
         if result is not _MISSING:
             return result
         key: tuple[bool, str, str] | None = None  # None: only this page has the same result
         if href.startswith(("http://", "https://")):
-            key = (self.keep_fragment and "#" in href, "", href)
+            key = (anchor, "", href)
         elif self._origin and href[:1] == "/" and href[1:2] != "/":
-            key = (self.keep_fragment and "#" in href, self._origin, href)
+            key = (anchor, self._origin, href)
         result = _SHARED.get(key, _MISSING) if key else _MISSING
         if result is _MISSING:
             result = self._fast(href) if self._origin else None

@@ -559,16 +559,12 @@ def _unwrap(el: HtmlElement) -> None:
 
 def _add_text(parent: HtmlElement, previous: HtmlElement | None, text: str) -> None:
     """Put ``text`` after ``previous`` (a child of ``parent``), or first in ``parent``."""
+    owner, slot = (previous, "tail") if previous is not None else (parent, "text")
+    value = (getattr(owner, slot) or "") + text
     try:
-        if previous is not None:
-            previous.tail = (previous.tail or "") + text
-        else:
-            parent.text = (parent.text or "") + text
+        setattr(owner, slot, value)
     except ValueError:  # C0 controls: libxml2 keeps them from the page, lxml refuses them
-        if previous is not None:
-            previous.tail = _CONTROL_CHARS.sub("", (previous.tail or "") + text)
-        else:
-            parent.text = _CONTROL_CHARS.sub("", (parent.text or "") + text)
+        setattr(owner, slot, _CONTROL_CHARS.sub("", value))
 
 
 def _set(el: HtmlElement, name: str, value: str) -> None:

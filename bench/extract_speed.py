@@ -1,6 +1,7 @@
 """Per-page extraction time: c4scrapy vs a plain lxml parse vs Crawl4AI, in one run.
 
     .venv/bin/python bench/extract_speed.py [--sites corpus,docs] [--repeat 3] [--profile 15]
+                                            [--budget]
 
 Sites: ``corpus`` is ``../shared/corpus`` (real web pages; URLs from ``pages.jsonl``),
 ``docs`` the Python 3.11 documentation in ``/usr/share/doc/python3.11/html`` (Sphinx pages,
@@ -22,8 +23,9 @@ Every run of extract_page starts from the URL cache that the pages before it lef
 crawl's state when it reaches the page), not from one its own previous run warmed.
 Ratios are taken against the floor measured in the same process, page by page
 interleaved, and the two processes take turns over ``--chunks`` slices of the site, so
-that machine load hits both alike. Then one pass of the full ``extract_page``
-over each site runs under cProfile and the top functions by own time are printed.
+that machine load hits both alike. Then ``budget`` prints what 3x the floor leaves for
+Python (``--budget``: that table alone), and one pass of the full ``extract_page`` over each
+site runs under cProfile and the top functions by own time are printed.
 """
 
 from __future__ import annotations

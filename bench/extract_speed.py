@@ -52,10 +52,8 @@ from lxml import etree
 import c4scrapy.extract.page as page_module
 import c4scrapy.urls
 from c4scrapy import CrawlerRunConfig, extract_page
-from c4scrapy.extract.content import DROPPED_TAGS, KEPT_ATTRIBUTES, clean_tree
 from c4scrapy.extract.page import parse_html
 from c4scrapy.extract.selectors import plain_proxies
-from c4scrapy.urls import SiteRules
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -259,13 +257,19 @@ def print_site(site: Site, ours: dict[str, Any], theirs: dict[str, Any]) -> dict
     return summary
 
 
-#: The parts of extract_page that ``budget`` times, as page.py calls them.
+#: What ``budget`` times inside extract_page, where extract_page calls it: (module,
+#: function, label); functions with one label add up.
 BUDGET_PARTS = (
-    ("links", "extract_links"),
-    ("media", "extract_media"),
-    ("tables", "extract_tables"),
-    ("metadata", "extract_metadata"),
-    ("the not-HTML check", "sniff_not_html"),
+    (page_module, "extract_links", "links"),
+    (page_module, "extract_media", "media"),
+    (page_module, "extract_tables", "tables"),
+    (page_module, "extract_metadata", "metadata"),
+    (page_module, "sniff_not_html", "the not-HTML check"),
+    (page_module, "clean_html", "cleaned_html"),
+    (etree, "strip_elements", "removal"),
+    (etree, "strip_tags", "removal"),
+    (etree, "strip_attributes", "removal"),
+    (lxml.html, "tostring", "serialise"),
 )
 
 
@@ -282,9 +286,9 @@ def budget(site: Site, repeat: int, limit: int) -> dict[str, Any]:
         floor = timed(repeat, lxml.html.fromstring, data)
         parse = timed(repeat, parse_html, data, url)
         visit = timed(repeat, _parse_and_visit, data, url) - parse
-        removal, serialise = _removal_and_serialisation(data, url, config, repeat)
         whole, parts = _timed_parts(data, url, config, repeat)
-        cleaning = parts.pop("clean_html")
+        removal, serialise = parts.pop("removal"), parts.pop("serialise")
+        cleaning = parts.pop("cleaned_html")
         figures = {
             "parse": parse,
             "visit": visit,
@@ -318,7 +322,8 @@ def budget(site: Site, repeat: int, limit: int) -> dict[str, Any]:
         ("C-level removals (strip_elements, strip_tags, strip_attributes)", "removal"),
         ("serialising cleaned_html (lxml.html.tostring)", "serialise"),
         ("**fixed part** (the sum)", "fixed"),
-        *((f"{label}", label) for label, _ in BUDGET_PARTS),
+        *((label, label) for label in ("links", "media", "tables", "metadata")),
+        ("the not-HTML check", "the not-HTML check"),
         ("cleaned_html's rules (rewriting, pruning; beyond the fixed part)", "cleaning rules"),
         ("glue (scopes, rules, the item)", "glue"),
         ("**the rest**", "rest"),
@@ -337,39 +342,38 @@ def budget(site: Site, repeat: int, limit: int) -> dict[str, Any]:
 def _timed_parts(
     data: bytes, url: str, config: CrawlerRunConfig, repeat: int
 ) -> tuple[float, dict[str, float]]:
-    """Seconds of extract_page (first visit) and of its parts, from its fastest run."""
-    names = [name for _, name in BUDGET_PARTS] + ["clean_html"]
+    """Seconds of extract_page (first visit) and of each ``BUDGET_PARTS`` label, from its
+    fastest run."""
     spent: dict[str, float] = {}
-    originals = {name: getattr(page_module, name) for name in names}
 
-    def timing(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    def timing(label: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def timed_part(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
                 return function(*args, **kwargs)
             finally:
-                spent[name] += time.perf_counter() - started
+                spent[label] += time.perf_counter() - started
 
         return timed_part
 
-    for name, function in originals.items():
-        setattr(page_module, name, timing(name, function))
+    originals = [(module, name, getattr(module, name)) for module, name, _ in BUDGET_PARTS]
+    for (module, name, function), (*_, label) in zip(originals, BUDGET_PARTS, strict=True):
+        setattr(module, name, timing(label, function))
     reset = first_visit()
     best: tuple[float, dict[str, float]] = (float("inf"), {})
     try:
         for _ in range(repeat):
             reset()
-            spent.update(dict.fromkeys(names, 0.0))
+            spent.update(dict.fromkeys((label for *_, label in BUDGET_PARTS), 0.0))
             started = time.perf_counter()
             extract_page(data, url, config)
             whole = time.perf_counter() - started
             if whole < best[0]:
                 best = (whole, dict(spent))
     finally:
-        for name, function in originals.items():
-            setattr(page_module, name, function)
-    labels = {name: label for label, name in BUDGET_PARTS}
-    return best[0], {labels.get(name, name): seconds for name, seconds in best[1].items()}
+        for module, name, function in originals:
+            setattr(module, name, function)
+    return best
 
 
 def _parse_and_visit(data: bytes, url: str) -> None:
@@ -377,34 +381,6 @@ def _parse_and_visit(data: bytes, url: str) -> None:
     with plain_proxies(doc):
         for _ in doc.iter():
             pass
-
-
-def _removal_and_serialisation(
-    data: bytes, url: str, config: CrawlerRunConfig, repeat: int
-) -> tuple[float, float]:
-    """Seconds of cleaned_html's C-level removals and of its serialisation, on the tree
-    extract_page cleans (the page's body); the cleaning rules in between are not timed."""
-    removals, serialisations = [], []
-    for _ in range(repeat):
-        doc = parse_html(data, url)
-        body = doc.find("body")
-        root = body if body is not None else doc
-        started = time.perf_counter()
-        etree.strip_elements(
-            root, etree.Comment, etree.ProcessingInstruction, *DROPPED_TAGS, with_tail=False
-        )
-        etree.strip_tags(root, "html", "body")
-        removed = time.perf_counter()
-        names = {name for el in root.iter() for name in el.attrib} - KEPT_ATTRIBUTES
-        stripping = time.perf_counter()
-        etree.strip_attributes(root, *names)
-        stripped = time.perf_counter()
-        clean_tree(root, config, url, SiteRules(url))
-        serialising = time.perf_counter()
-        lxml.html.tostring(root, encoding="unicode")
-        serialisations.append(time.perf_counter() - serialising)
-        removals.append(removed - started + stripped - stripping)
-    return statistics.median(removals), statistics.median(serialisations)
 
 
 #: (label, file suffix, function) of extract_page's parts, for the time-by-part table.

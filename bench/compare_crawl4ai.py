@@ -48,9 +48,9 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from w3lib.url import canonicalize_url
 
 from c4scrapy import CrawlerRunConfig, extract_page
-from c4scrapy.extract.media import parse_srcset
-from c4scrapy.extract.page import parse_html
-from c4scrapy.urls import host_of, normalize_url, registered_domain, url_scheme
+from c4scrapy.core.media import parse_srcset
+from c4scrapy.core.page import parse_html
+from c4scrapy.core.urls import host_of, normalize_url, registered_domain, url_scheme
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator

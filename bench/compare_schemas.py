@@ -40,8 +40,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from c4scrapy.extract.page import parse_html
-from c4scrapy.strategies.schema import load_schema_strategy
+from c4scrapy.core.page import parse_html
+from c4scrapy.core.schema import load_schema_strategy
 
 C4AI_PYTHON = "/work/c4ai-venv/bin/python"
 ORACLE = "/work/shared/tools/c4ai_oracle.py"

@@ -49,11 +49,11 @@ from typing import TYPE_CHECKING, Any
 import lxml.html
 from lxml import etree
 
-import c4scrapy.extract.page as page_module
-import c4scrapy.urls
+import c4scrapy.core.page as page_module
+import c4scrapy.core.urls
 from c4scrapy import CrawlerRunConfig, extract_page
-from c4scrapy.extract.page import parse_html
-from c4scrapy.extract.selectors import plain_proxies
+from c4scrapy.core.page import parse_html
+from c4scrapy.core.selectors import plain_proxies
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -128,12 +128,12 @@ def first_visit() -> Callable[[], None]:
     """A reset that puts c4scrapy's URL caches back as they are now (the one shared across
     pages; the per-page ones emptied), so that every repeat of a page sees it for the first
     time after the pages before it (as a crawl does), not warmed by its own previous run."""
-    saved = dict(c4scrapy.urls._SHARED)
+    saved = dict(c4scrapy.core.urls._SHARED)
 
     def reset() -> None:
-        c4scrapy.urls._SHARED.clear()
-        c4scrapy.urls._SHARED.update(saved)
-        c4scrapy.urls._page_cache.cache_clear()
+        c4scrapy.core.urls._SHARED.clear()
+        c4scrapy.core.urls._SHARED.update(saved)
+        c4scrapy.core.urls._page_cache.cache_clear()
 
     return reset
 

@@ -8,7 +8,7 @@ private ``redis-server``, and crawls ``--pages`` pages (``-a max_pages``) with:
 
 - ``memory``: one plain ``scrapy crawl site`` (Scrapy's own scheduler, no Redis): the
   baseline, to show what the shared frontier costs;
-- ``redis xN``: N processes with ``SCHEDULER = "c4scrapy.distributed.RedisScheduler"``
+- ``redis xN``: N processes with ``SCHEDULER = "c4scrapy.contrib.redis.RedisScheduler"``
   (``SCHEDULER_PERSIST=True``), started together, for each N in ``--workers``;
 - with ``--trap``, scrapy-redis' own scheduler next to c4scrapy's: ``stock x2`` (2 workers,
   ``SCHEDULER_PERSIST=True``), then the SCHEDULER_PERSIST trap: 2 workers with scrapy-redis'
@@ -165,7 +165,7 @@ def main() -> int:
     if not (DOCS_SITE / "index.html").exists():
         print(f"{DOCS_SITE} is missing: apt-get install python3.11-doc", file=sys.stderr)
         return 2
-    ours = "c4scrapy.distributed.RedisScheduler"
+    ours = "c4scrapy.contrib.redis.RedisScheduler"
     configs = [Config("memory", 1)]
     configs += [Config(f"redis x{n}", int(n), ours) for n in opts.workers.split(",")]
     if opts.trap:

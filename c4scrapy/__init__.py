@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from c4scrapy.addon import Addon
-from c4scrapy.config import CacheMode, ConfigError, CrawlerRunConfig, LinkPreviewConfig
-from c4scrapy.extract.page import extract_page
-from c4scrapy.items import PageItem
-from c4scrapy.strategies.llm import LLMConfig, LLMExtractionStrategy
-from c4scrapy.strategies.schema import JsonCssExtractionStrategy, JsonXPathExtractionStrategy
+from c4scrapy.core.config import CacheMode, ConfigError, CrawlerRunConfig, LinkPreviewConfig
+from c4scrapy.core.items import PageItem
+from c4scrapy.core.llm.strategy import LLMConfig, LLMExtractionStrategy
+from c4scrapy.core.page import extract_page
+from c4scrapy.core.schema import JsonCssExtractionStrategy, JsonXPathExtractionStrategy
 
 __version__ = "0.1.0"
 

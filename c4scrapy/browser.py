@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.misc import load_object
 
-from c4scrapy.config import ENGINE_SETTINGS, ConfigError, config_from_settings, resolve
+from c4scrapy.core.config import ENGINE_SETTINGS, ConfigError, config_from_settings, resolve
 
 if TYPE_CHECKING:
     from playwright.async_api import Page, Route
@@ -65,8 +65,8 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from scrapy.settings import BaseSettings
 
-    from c4scrapy.config import CrawlerRunConfig
-    from c4scrapy.items import PageItem
+    from c4scrapy.core.config import CrawlerRunConfig
+    from c4scrapy.core.items import PageItem
     from c4scrapy.middlewares import C4Runtime
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from scrapy import Request, signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Response, XmlResponse
 
-from c4scrapy.config import (
+from c4scrapy.core.config import (
     ENGINE_SETTINGS,
     CacheMode,
     ConfigError,
@@ -30,9 +30,9 @@ from c4scrapy.config import (
     config_from_settings,
     resolve,
 )
-from c4scrapy.extract.page import extract_page
-from c4scrapy.items import PageItem
-from c4scrapy.urls import SiteRules, host_of
+from c4scrapy.core.items import PageItem
+from c4scrapy.core.page import extract_page
+from c4scrapy.core.urls import SiteRules, host_of
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable

@@ -17,17 +17,17 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from c4scrapy.config import ENGINE_SETTINGS
-from c4scrapy.extract.selectors import select
-from c4scrapy.items import PageItem
+from c4scrapy.core.config import ENGINE_SETTINGS
+from c4scrapy.core.items import PageItem
+from c4scrapy.core.selectors import select
 from c4scrapy.middlewares import C4Runtime
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from typing_extensions import Self
 
-    from c4scrapy.strategies.llm import LLMExtractionStrategy, LLMPageResult
-    from c4scrapy.strategies.schema import JsonElementExtractionStrategy
+    from c4scrapy.core.llm.strategy import LLMExtractionStrategy, LLMPageResult
+    from c4scrapy.core.schema import JsonElementExtractionStrategy
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class LLMExtractionPipeline:
     """
 
     def __init__(self, crawler: Crawler) -> None:
-        from c4scrapy.strategies.llm import LLMClient
+        from c4scrapy.core.llm.strategy import LLMClient
 
         self.crawler = crawler
         self.runtime = C4Runtime.of(crawler)

@@ -18,8 +18,8 @@ completes), which:
    ``C4_PREVIEW_CACHE_SIZE`` results, filled by earlier previews and by the pages the
    crawl itself downloads), by joining a fetch already in flight, or by a new fetch;
 4. fills ``head_data``, ``head_extraction_status`` and ``head_extraction_error``, the
-   ``contextual_score`` against the query (``c4scrapy.scoring.bm25``), and the
-   ``total_score`` of every link (``c4scrapy.scoring.total``).
+   ``contextual_score`` against the query (``c4scrapy.core.scoring.bm25``), and the
+   ``total_score`` of every link (``c4scrapy.core.scoring.total``).
 
 A fetch is a GET through ``engine.download_async`` (so robots.txt, per-domain
 concurrency, ``DOWNLOAD_DELAY``, AutoThrottle, retries, proxies and a read-only use of
@@ -60,20 +60,20 @@ from scrapy.http import HtmlResponse, Response, XmlResponse
 from scrapy.http.request import NO_CALLBACK
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
-from c4scrapy.config import ENGINE_SETTINGS, ConfigError, CrawlerRunConfig
-from c4scrapy.extract.head import HEAD_END_RE, head_end, parse_head
-from c4scrapy.items import PageItem
+from c4scrapy.core.config import ENGINE_SETTINGS, ConfigError, CrawlerRunConfig
+from c4scrapy.core.head import HEAD_END_RE, head_end, parse_head
+from c4scrapy.core.items import PageItem
+from c4scrapy.core.scoring.bm25 import contextual_scores, head_document
+from c4scrapy.core.scoring.total import ScoreWeights, total_score
+from c4scrapy.core.urls import host_of, is_ip_address, is_private_host, normalize_url
 from c4scrapy.middlewares import META_HEAD, C4Runtime
-from c4scrapy.scoring.bm25 import contextual_scores, head_document
-from c4scrapy.scoring.total import ScoreWeights, total_score
-from c4scrapy.urls import host_of, is_ip_address, is_private_host, normalize_url
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http.headers import Headers
     from typing_extensions import Self
 
-    from c4scrapy.config import LinkPreviewConfig
+    from c4scrapy.core.config import LinkPreviewConfig
 
 logger = logging.getLogger(__name__)
 

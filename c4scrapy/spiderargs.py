@@ -9,7 +9,7 @@ Any CrawlerRunConfig field is accepted by name (``-a css_selector=main``,
   when the schema has no ``type`` key and the guess is wrong) -> schema extraction;
 - ``llm_provider`` and other ``llm_<name>`` arguments (``llm_instruction``, ``llm_base_url``,
   ``llm_schema=FILE``, ``llm_input_format``, ``llm_api_token=env:NAME``...) -> LLM
-  extraction (``c4scrapy.strategies.llm.LLMExtractionStrategy.from_args``).
+  extraction (``c4scrapy.core.llm.strategy.LLMExtractionStrategy.from_args``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from c4scrapy.config import ConfigError, CrawlerRunConfig, LinkPreviewConfig
+from c4scrapy.core.config import ConfigError, CrawlerRunConfig, LinkPreviewConfig
 
 
 def spider_config(args: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def _extraction_strategy(args: dict[str, Any]) -> Any:
     if schema is not None and llm:
         raise ConfigError("-a schema and -a llm_*: choose one extraction strategy")
     if schema is not None:
-        from c4scrapy.strategies.schema import load_schema_strategy
+        from c4scrapy.core.schema import load_schema_strategy
 
         try:
             return load_schema_strategy(schema, schema_type)
@@ -77,7 +77,7 @@ def _extraction_strategy(args: dict[str, Any]) -> Any:
     if schema_type is not None:
         raise ConfigError("-a schema_type: needs -a schema")
     if llm:
-        from c4scrapy.strategies.llm import LLMExtractionStrategy
+        from c4scrapy.core.llm.strategy import LLMExtractionStrategy
 
         return LLMExtractionStrategy.from_args(llm)
     return None
@@ -85,7 +85,11 @@ def _extraction_strategy(args: dict[str, Any]) -> Any:
 
 def _filtering_generator(query: str | None) -> Any:
     """``-a llm_input_format=fit_markdown``: BM25 on the query if there is one, else pruning."""
-    from c4scrapy.markdown import BM25ContentFilter, DefaultMarkdownGenerator, PruningContentFilter
+    from c4scrapy.core.markdown import (
+        BM25ContentFilter,
+        DefaultMarkdownGenerator,
+        PruningContentFilter,
+    )
 
     content_filter = BM25ContentFilter() if query else PruningContentFilter()
     return DefaultMarkdownGenerator(content_filter=content_filter)

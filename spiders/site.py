@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.python.failure import Failure
 
-    from c4scrapy.items import PageItem
+    from c4scrapy.core.items import PageItem
 
 
 class SiteSpider(scrapy.Spider):
@@ -56,7 +56,7 @@ class SiteSpider(scrapy.Spider):
         # With JOBDIR, spider.state survives a pause, so a resumed crawl keeps its count.
         state = getattr(self, "state", None)
         self.seen: set[str] = state.setdefault("c4_seen", set()) if state is not None else set()
-        # A frontier shared by several processes (c4scrapy.distributed) keeps the count.
+        # A frontier shared by several processes (c4scrapy.contrib.redis) keeps the count.
         scheduler = getattr(self.crawler.engine, "scheduler", None)
         self.shared_admit: Callable[[str, int | None], bool] | None = getattr(
             scheduler, "admit", None

@@ -36,7 +36,7 @@ from c4scrapy.browser import (
     run_page_steps,
     setup_browser_request,
 )
-from c4scrapy.config import ConfigError, CrawlerRunConfig
+from c4scrapy.core.config import ConfigError, CrawlerRunConfig
 from tests.conftest import require_tool
 from tests.crawling import run_crawl
 from tests.servers import LocalServer

@@ -8,7 +8,7 @@ import pytest
 from scrapy.settings import Settings
 
 from c4scrapy import CacheMode, ConfigError, CrawlerRunConfig, LinkPreviewConfig
-from c4scrapy.config import SOCIAL_MEDIA_DOMAINS, config_from_settings, resolve
+from c4scrapy.core.config import SOCIAL_MEDIA_DOMAINS, config_from_settings, resolve
 from c4scrapy.spiderargs import spider_config
 
 

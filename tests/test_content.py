@@ -1,4 +1,4 @@
-"""cleaned_html and content selection (``c4scrapy.extract.content`` through ``extract_page``)."""
+"""cleaned_html and content selection (``c4scrapy.core.cleaned_html`` through ``extract_page``)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import lxml.html
 import pytest
 
 from c4scrapy import CrawlerRunConfig, extract_page
-from c4scrapy.extract.content import clean_html, generate_markdown
-from c4scrapy.extract.page import parse_html
-from c4scrapy.extract.selectors import plain_proxies
-from c4scrapy.urls import SiteRules
+from c4scrapy.core.cleaned_html import clean_html, generate_markdown
+from c4scrapy.core.page import parse_html
+from c4scrapy.core.selectors import plain_proxies
+from c4scrapy.core.urls import SiteRules
 
 PAGE = "https://www.example.com/blog/post.html"
 

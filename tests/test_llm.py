@@ -9,9 +9,9 @@ import pickle
 import pytest
 
 from c4scrapy import LLMConfig, LLMExtractionStrategy
-from c4scrapy.config import ConfigError
-from c4scrapy.strategies.chunking import chunk_text, estimate_tokens
-from c4scrapy.strategies.llm import ReplyError, TokenUsage, _classify, parse_json_reply
+from c4scrapy.core.chunking import chunk_text, estimate_tokens
+from c4scrapy.core.config import ConfigError
+from c4scrapy.core.llm.strategy import ReplyError, TokenUsage, _classify, parse_json_reply
 
 PRODUCT = {
     "type": "object",
@@ -295,7 +295,7 @@ def test_token_estimate_counts_long_words_by_length(text, tokens) -> None:
 
 
 def test_spider_arguments_build_the_strategy_and_a_filter_for_fit_inputs(tmp_path) -> None:
-    from c4scrapy.markdown import BM25ContentFilter, PruningContentFilter
+    from c4scrapy.core.markdown import BM25ContentFilter, PruningContentFilter
     from c4scrapy.spiderargs import spider_config
 
     schema = tmp_path / "product.json"

@@ -33,7 +33,7 @@ from c4scrapy import (
     LLMConfig,
     LLMExtractionStrategy,
 )
-from c4scrapy.markdown import DefaultMarkdownGenerator, PruningContentFilter
+from c4scrapy.core.markdown import DefaultMarkdownGenerator, PruningContentFilter
 from spiders.site import SiteSpider
 from tests.crawling import ROOT, CrawlRun, run_crawl
 from tests.fake_llm import FakeLLM
@@ -529,7 +529,7 @@ def test_docs_example_requests_survive_jobdir_pickling(monkeypatch) -> None:
 
 def test_litellm_is_not_imported_until_an_llm_strategy_runs() -> None:
     code = (
-        "import sys, c4scrapy, c4scrapy.pipelines, c4scrapy.strategies.llm, spiders.site;"
+        "import sys, c4scrapy, c4scrapy.pipelines, c4scrapy.core.llm.strategy, spiders.site;"
         "from c4scrapy.spiderargs import spider_config;"
         "spider_config({'llm_provider': 'openai/x', 'llm_instruction': 'x'});"
         "print('litellm' in sys.modules)"

@@ -10,7 +10,7 @@ import lxml.html
 import pytest
 
 from c4scrapy import CrawlerRunConfig, LinkPreviewConfig, extract_page
-from c4scrapy.markdown import (
+from c4scrapy.core.markdown import (
     BM25ContentFilter,
     DefaultMarkdownGenerator,
     PruningContentFilter,

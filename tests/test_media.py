@@ -1,4 +1,4 @@
-"""Images, videos and audios (c4scrapy.extract.media) on HTML snippets."""
+"""Images, videos and audios (c4scrapy.core.media) on HTML snippets."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import lxml.html
 import pytest
 
 from c4scrapy import extract_page
-from c4scrapy.config import CrawlerRunConfig
-from c4scrapy.extract.media import extract_media, parse_srcset, url_format
-from c4scrapy.extract.page import parse_html
-from c4scrapy.urls import SiteRules
+from c4scrapy.core.config import CrawlerRunConfig
+from c4scrapy.core.media import extract_media, parse_srcset, url_format
+from c4scrapy.core.page import parse_html
+from c4scrapy.core.urls import SiteRules
 
 PAGE = "https://example.com/news/story.html"
 BIG = 'width="400" height="300"'
@@ -453,6 +453,6 @@ def test_parse_srcset(value: str, expected: list[tuple[str, str]]) -> None:
     ],
 )
 def test_url_format(url: str, fmt: str | None) -> None:
-    from c4scrapy.extract.media import IMAGE_FORMATS
+    from c4scrapy.core.media import IMAGE_FORMATS
 
     assert url_format(url, IMAGE_FORMATS) == fmt

@@ -6,9 +6,9 @@ import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 
-from c4scrapy.config import CrawlerRunConfig, LinkPreviewConfig
-from c4scrapy.extract.head import head_end, parse_head
-from c4scrapy.items import PageItem
+from c4scrapy.core.config import CrawlerRunConfig, LinkPreviewConfig
+from c4scrapy.core.head import head_end, parse_head
+from c4scrapy.core.items import PageItem
 from c4scrapy.previews import (
     BELOW_THRESHOLD,
     SKIPPED,

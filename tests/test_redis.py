@@ -16,7 +16,7 @@ import pytest
 from scrapy import Request, Spider
 from scrapy.utils.test import get_crawler
 
-from c4scrapy.distributed import RedisScheduler
+from c4scrapy.contrib.redis import RedisScheduler
 from tests.conftest import require_tool
 from tests.crawling import CrawlRun, run_crawl
 from tests.services import DOCS_SITE, DocsSite, RedisServer
@@ -35,7 +35,7 @@ class Site(Spider):
 def _worker(redis_url: str, **settings: object) -> tuple[RedisScheduler, Site, dict[str, int]]:
     """A scheduler as one ``scrapy crawl`` process opens it (in-process: Scrapy's
     deprecation warnings are errors here, so this also checks the shim's API use)."""
-    settings |= {"SCHEDULER": "c4scrapy.distributed.RedisScheduler", "REDIS_URL": redis_url}
+    settings |= {"SCHEDULER": "c4scrapy.contrib.redis.RedisScheduler", "REDIS_URL": redis_url}
     crawler = get_crawler(Site, settings)
     crawler.stats.open_spider()
     spider = Site.from_crawler(crawler)
@@ -82,7 +82,7 @@ def test_workers_share_one_frontier_and_crawl_each_page_once(tmp_path):
     require_tool("python3.11-doc", str(DOCS_SITE / "index.html"))
     with RedisServer(redis_server, tmp_path / "redis") as redis, DocsSite() as site:
         settings = {
-            "SCHEDULER": "c4scrapy.distributed.RedisScheduler",
+            "SCHEDULER": "c4scrapy.contrib.redis.RedisScheduler",
             "REDIS_URL": redis.url,
             "C4_REDIS_IDLE_TIMEOUT": "1",
             "FEED_EXPORT_FIELDS": "url,success,links",

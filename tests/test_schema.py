@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from c4scrapy import CrawlerRunConfig, JsonCssExtractionStrategy, JsonXPathExtractionStrategy
-from c4scrapy.config import ConfigError, config_from_settings
-from c4scrapy.extract.page import parse_html
-from c4scrapy.strategies.schema import element_text, load_schema_strategy
+from c4scrapy.core.config import ConfigError, config_from_settings
+from c4scrapy.core.page import parse_html
+from c4scrapy.core.schema import element_text, load_schema_strategy
 from tests.crawling import run_crawl
 
 PAGE = """<html><head><title>Shop</title></head><body>

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from c4scrapy.config import ConfigError
-from c4scrapy.scoring.bm25 import contextual_scores, head_document
-from c4scrapy.scoring.total import ScoreWeights, total_score
+from c4scrapy.core.config import ConfigError
+from c4scrapy.core.scoring.bm25 import contextual_scores, head_document
+from c4scrapy.core.scoring.total import ScoreWeights, total_score
 
 QUERY = "asyncio event loop"
 

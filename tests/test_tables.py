@@ -1,4 +1,4 @@
-"""Data tables (c4scrapy.extract.tables) on HTML snippets."""
+"""Data tables (c4scrapy.core.tables) on HTML snippets."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import lxml.html
 import pytest
 
 from c4scrapy import extract_page
-from c4scrapy.config import CrawlerRunConfig
-from c4scrapy.extract.page import parse_html
-from c4scrapy.extract.tables import extract_tables
+from c4scrapy.core.config import CrawlerRunConfig
+from c4scrapy.core.page import parse_html
+from c4scrapy.core.tables import extract_tables
 
 EVERYTHING = -100  # a threshold that keeps every table with rows, to look at scores
 

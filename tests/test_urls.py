@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from c4scrapy.urls import (
+from c4scrapy.core.urls import (
     SiteRules,
     domain_matches,
     domain_set,
@@ -271,7 +271,7 @@ RESOLVER_HREFS = [
 @pytest.mark.parametrize("base", RESOLVER_BASES)
 @pytest.mark.parametrize("keep_fragment", [False, True])
 def test_resolver_fast_path_equals_normalize_url(base: str, keep_fragment: bool) -> None:
-    from c4scrapy.urls import UrlResolver
+    from c4scrapy.core.urls import UrlResolver
 
     resolver = UrlResolver(base, keep_fragment=keep_fragment)
     for href in RESOLVER_HREFS:

@@ -2,7 +2,7 @@
 
 Every worker runs the same command with these settings (``pip install scrapy-redis``)::
 
-    SCHEDULER = "c4scrapy.distributed.RedisScheduler"
+    SCHEDULER = "c4scrapy.contrib.redis.RedisScheduler"
     REDIS_URL = "redis://127.0.0.1:6379/0"
     SCHEDULER_PERSIST = True          # keep the frontier when workers stop (pause/resume)
 
@@ -62,10 +62,10 @@ try:
     from scrapy_redis.spiders import RedisMixin
 except ImportError as exc:  # an optional dependency
     raise ImportError(
-        "c4scrapy.distributed needs scrapy-redis: pip install 'c4scrapy[redis]'"
+        "c4scrapy.contrib.redis needs scrapy-redis: pip install 'c4scrapy[redis]'"
     ) from exc
 
-from c4scrapy.config import ENGINE_SETTINGS
+from c4scrapy.core.config import ENGINE_SETTINGS
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider

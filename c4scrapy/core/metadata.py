@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from c4scrapy.extract.selectors import text_content
-from c4scrapy.text import collapse_whitespace
-from c4scrapy.urls import normalize_url
+from c4scrapy.core.selectors import text_content
+from c4scrapy.core.text import collapse_whitespace
+from c4scrapy.core.urls import normalize_url
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-    from c4scrapy.config import CrawlerRunConfig
+    from c4scrapy.core.config import CrawlerRunConfig
 
 #: Bumped when a field changes meaning, so stored items can be told apart.
 SCHEMA_VERSION = 1

@@ -5,7 +5,7 @@ description, keywords, author, subject, summary and abstract; the Open Graph, Tw
 and Dublin Core titles and descriptions; and the name, headline, description, abstract
 and keywords of its JSON-LD objects (and of their ``@graph`` items). Identical strings
 are counted once, so an ``og:title`` that repeats the ``<title>`` does not count twice.
-Query and document are tokenised by ``c4scrapy.text.tokenize`` (NFKC, casefolded, no
+Query and document are tokenised by ``c4scrapy.core.text.tokenize`` (NFKC, casefolded, no
 punctuation, no stopwords; no stemming, so "loops" does not match "loop").
 
 The score is BM25's term-frequency saturation and length normalisation (rank-bm25's
@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from c4scrapy.text import collapse_whitespace, tokenize
+from c4scrapy.core.text import collapse_whitespace, tokenize
 
 K1 = 1.5
 B = 0.75

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from c4scrapy.extract.selectors import text_content
-from c4scrapy.text import collapse_whitespace
-from c4scrapy.urls import SiteRules, UrlResolver, registered_domain, url_scheme
+from c4scrapy.core.selectors import text_content
+from c4scrapy.core.text import collapse_whitespace
+from c4scrapy.core.urls import SiteRules, UrlResolver, registered_domain, url_scheme
 
 if TYPE_CHECKING:
     from collections.abc import Container, Sequence
 
     from lxml.html import HtmlElement
 
-    from c4scrapy.config import CrawlerRunConfig
-    from c4scrapy.scoring.intrinsic import PageContext
+    from c4scrapy.core.config import CrawlerRunConfig
+    from c4scrapy.core.scoring.intrinsic import PageContext
 
 #: Fields that score_links / link previews add to every link (None until computed).
 SCORE_FIELDS = (
@@ -40,7 +40,7 @@ def extract_links(
 ) -> dict[str, list[dict[str, Any]]]:
     """``{"internal": [...], "external": [...]}`` in first-seen order, one entry per URL.
 
-    A link's fields are ``href`` (see ``c4scrapy.urls.normalize_url``), ``text`` (its
+    A link's fields are ``href`` (see ``c4scrapy.core.urls.normalize_url``), ``text`` (its
     text, whitespace collapsed; an ``<area>``'s or image-only link's alt text), ``title``
     and ``base_domain`` (the registered domain of ``href``). Links excluded by the
     external/social/domain filters are left out and counted.
@@ -54,7 +54,7 @@ def extract_links(
     score_fields = config.score_links or config.link_preview_config is not None
     scoring = context is not None and config.score_links
     if scoring:
-        from c4scrapy.scoring.intrinsic import intrinsic_score
+        from c4scrapy.core.scoring.intrinsic import intrinsic_score
     internal_hosts: dict[str, bool] = {}
     for root in roots:
         for a in root.iter("a", "area"):

@@ -1,7 +1,7 @@
 """Content output: ``cleaned_html``, ``markdown``, ``fit_markdown`` and ``fit_html``.
 
 ``clean_html`` puts the content roots (the ``<body>``, or the ``css_selector`` /
-``target_elements`` matches; see ``c4scrapy.extract.page``) side by side in one ``<div>``:
+``target_elements`` matches; see ``c4scrapy.core.page``) side by side in one ``<div>``:
 deep copies of them, so that the page's tree is not modified, or, with ``in_place``, the roots
 themselves (a tree ``extract_page`` parsed itself and nobody else reads). The steps, in order:
 
@@ -16,7 +16,7 @@ themselves (a tree ``extract_page`` parsed itself and nobody else reads). The st
    (``img, picture, video, audio``) are removed. Block structure (``p, li, h1``-``h6``,
    tables, ``pre``, ``br``) stays, so markdown still has paragraphs, lists and headings,
    but no links, images or emphasis.
-3. **Links:** ``href`` becomes the absolute URL given by ``c4scrapy.urls.normalize_url``
+3. **Links:** ``href`` becomes the absolute URL given by ``c4scrapy.core.urls.normalize_url``
    (through ``UrlResolver``): the same URL as in ``links``, plus its ``#fragment`` so that
    in-page anchors survive. ``mailto:``, ``tel:`` and other non-web links keep their href;
    ``javascript:``, ``data:`` and malformed hrefs are unwrapped. A link excluded by
@@ -36,7 +36,7 @@ themselves (a tree ``extract_page`` parsed itself and nobody else reads). The st
    class, id, rowspan, colspan`` (``class``/``id`` keep cleaned_html selectable with CSS and
    carry code-block languages), plus ``data-*`` with ``keep_data_attributes``. ``style`` and
    every ``on*`` handler go.
-6. **word_count_threshold** (N; words as counted by ``c4scrapy.text.word_count``): with
+6. **word_count_threshold** (N; words as counted by ``c4scrapy.core.text.word_count``): with
    N >= 2, every *leaf text block* with fewer than N words is removed. A text block is one of
    ``p, li, dt, dd, blockquote, figcaption, div, section, article, aside, header, footer,
    nav, main, center, address, summary, details, figure``; it is a *leaf* when it contains
@@ -55,7 +55,7 @@ themselves (a tree ``extract_page`` parsed itself and nobody else reads). The st
    ``<div>`` (Crawl4AI gives a whole ``<html>`` document when there is no selector).
 
 ``generate_markdown`` gives ``markdown``: ``config.markdown_generator`` (a
-``c4scrapy.markdown.DefaultMarkdownGenerator``) applied to cleaned_html; ``fit_markdown`` and
+``c4scrapy.core.markdown.DefaultMarkdownGenerator``) applied to cleaned_html; ``fit_markdown`` and
 ``fit_html`` come from its content filter, if any, and are None without one.
 ``markdown_generator=None`` gives None for all three, and so does a failing generator
 (``MarkdownResult.error`` then says why; the rest of the page stands).
@@ -73,17 +73,17 @@ from typing import TYPE_CHECKING, Any
 import lxml.html
 from lxml import etree
 
-from c4scrapy.extract.selectors import select, text_content
-from c4scrapy.text import word_count
-from c4scrapy.urls import UrlResolver, url_scheme
+from c4scrapy.core.selectors import select, text_content
+from c4scrapy.core.text import word_count
+from c4scrapy.core.urls import UrlResolver, url_scheme
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from lxml.html import HtmlElement
 
-    from c4scrapy.config import CrawlerRunConfig
-    from c4scrapy.urls import SiteRules
+    from c4scrapy.core.config import CrawlerRunConfig
+    from c4scrapy.core.urls import SiteRules
 
 logger = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ import lxml.html
 from lxml.etree import ParserError
 from w3lib.encoding import html_to_unicode
 
-from c4scrapy.text import collapse_whitespace
-from c4scrapy.urls import UrlResolver
+from c4scrapy.core.text import collapse_whitespace
+from c4scrapy.core.urls import UrlResolver
 
 #: Where a head ends: its closing tag, or the body opening when ``</head>`` is omitted.
 HEAD_END_RE = re.compile(rb"</head\s*>|<body[\s>/]", re.IGNORECASE)

@@ -23,7 +23,7 @@ force_json_response=False, verbose=False)**. For each page:
    ``css_selector``/``target_elements``, so the model sees only what was selected.
 2. **Chunks** of about ``chunk_token_threshold`` estimated tokens, overlapping by
    ``overlap_rate``, cut at paragraph, line or block boundaries, newlines and markdown
-   intact (``c4scrapy.strategies.chunking``). ``apply_chunking=False``: one call.
+   intact (``c4scrapy.core.chunking``). ``apply_chunking=False``: one call.
 3. **Prompt** per chunk (Crawl4AI's prompts, with the request block only when there is an
    ``instruction``, the schema as indented JSON, the chunk verbatim): the model answers a
    JSON list inside ``<blocks>...</blocks>``. ``schema`` is a JSON Schema dict (e.g.
@@ -60,8 +60,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from c4scrapy.config import ConfigError
-from c4scrapy.strategies.chunking import chunk_text
+from c4scrapy.core.chunking import chunk_text
+from c4scrapy.core.config import ConfigError
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -873,7 +873,7 @@ class LLMExtractionStrategy:
         ``word_token_rate``, ``apply_chunking``, ``input_format``, ``extra_args`` (JSON),
         ``force_json_response``, ``verbose``).
         """
-        from c4scrapy.config import _coerce
+        from c4scrapy.core.config import _coerce
 
         config_hints = {f.name: f.type for f in dataclasses.fields(LLMConfig)}
         strategy_hints: dict[str, Any] = {

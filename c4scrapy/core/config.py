@@ -175,7 +175,7 @@ class CrawlerRunConfig(_Config):
     image_score_threshold: int = 2
     image_description_max_words: int = 25
     table_score_threshold: float = 7.0
-    # markdown and extraction (objects from c4scrapy.markdown / c4scrapy.strategies)
+    # markdown and extraction (objects from c4scrapy.core.markdown / c4scrapy.core.strategies)
     markdown_generator: Any = "default"
     extraction_strategy: Any = None
     # browser (scrapy-playwright)
@@ -216,7 +216,7 @@ class CrawlerRunConfig(_Config):
                     f"{domain!r} is not a domain name",
                 )
         # Selectors are compiled now so that a typo fails here, not silently per page.
-        from c4scrapy.extract.selectors import compile_css
+        from c4scrapy.core.selectors import compile_css
 
         for name in ("css_selector", "excluded_selector"):
             if getattr(self, name):
@@ -228,7 +228,7 @@ class CrawlerRunConfig(_Config):
             if name in ("none", "null", "false", "off", ""):
                 object.__setattr__(self, "markdown_generator", None)
             elif name == "default":
-                from c4scrapy.markdown import DefaultMarkdownGenerator
+                from c4scrapy.core.markdown import DefaultMarkdownGenerator
 
                 object.__setattr__(self, "markdown_generator", DefaultMarkdownGenerator())
             else:
@@ -237,7 +237,7 @@ class CrawlerRunConfig(_Config):
                     f"got {self.markdown_generator!r}"
                 )
         if self.extraction_strategy is not None:
-            from c4scrapy.strategies import coerce_extraction_strategy
+            from c4scrapy.core.strategies import coerce_extraction_strategy
 
             strategy = coerce_extraction_strategy(self.extraction_strategy)
             object.__setattr__(self, "extraction_strategy", strategy)
@@ -380,19 +380,19 @@ ENGINE_SETTINGS: dict[str, Any] = {
     "C4_ENABLED": True,
     "C4_EMIT_ITEMS": True,
     "C4_PROGRESS": True,
-    # link previews and scores (c4scrapy/previews.py, c4scrapy/scoring/)
+    # link previews and scores (c4scrapy/previews.py, c4scrapy/core/scoring/)
     "C4_PREVIEW_CACHE_SIZE": 5000,
     "C4_PREVIEW_MAX_BYTES": 65536,
     "C4_PREVIEW_RANGE_BYTES": 8192,
     "C4_PREVIEW_ALLOW_PRIVATE": False,
     "C4_SCORE_WEIGHTS": None,
-    # structured extraction (c4scrapy/pipelines.py, c4scrapy/strategies/llm.py)
+    # structured extraction (c4scrapy/pipelines.py, c4scrapy/core/llm/strategy.py)
     "C4_LLM_CONCURRENCY": 8,
     "C4_LLM_TIMEOUT": 60.0,
     "C4_LLM_MAX_RETRIES": 2,
     "C4_LLM_BACKOFF_BASE_DELAY": 2.0,
     "C4_LLM_BACKOFF_MAX_DELAY": 60.0,
-    # distributed crawls (c4scrapy/distributed.py)
+    # distributed crawls (c4scrapy/contrib/redis.py)
     "C4_REDIS_IDLE_TIMEOUT": 2.0,
     # browser pages (c4scrapy/browser.py)
     "C4_BROWSER_ENABLED": False,

@@ -38,15 +38,15 @@ from w3lib.encoding import (
     to_unicode,
 )
 
-from c4scrapy.config import CrawlerRunConfig
-from c4scrapy.extract.content import clean_html, generate_markdown, raw_source
-from c4scrapy.extract.links import extract_links
-from c4scrapy.extract.media import extract_media
-from c4scrapy.extract.metadata import extract_metadata
-from c4scrapy.extract.selectors import plain_proxies, select, text_content
-from c4scrapy.extract.tables import extract_tables
-from c4scrapy.items import PageItem
-from c4scrapy.urls import SiteRules, normalize_url
+from c4scrapy.core.cleaned_html import clean_html, generate_markdown, raw_source
+from c4scrapy.core.config import CrawlerRunConfig
+from c4scrapy.core.items import PageItem
+from c4scrapy.core.links import extract_links
+from c4scrapy.core.media import extract_media
+from c4scrapy.core.metadata import extract_metadata
+from c4scrapy.core.selectors import plain_proxies, select, text_content
+from c4scrapy.core.tables import extract_tables
+from c4scrapy.core.urls import SiteRules, normalize_url
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -226,7 +226,7 @@ def _fill(
         item.metadata = extract_metadata(doc, base_url)
         context = None
         if config.score_links:
-            from c4scrapy.scoring.intrinsic import PageContext
+            from c4scrapy.core.scoring.intrinsic import PageContext
 
             context = PageContext.from_document(doc, item.metadata.get("description"))
         link_counts: Counter[str] = Counter()

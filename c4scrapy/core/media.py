@@ -31,7 +31,7 @@ src, data-src, the srcset URLs, the data-srcset URLs, the enclosing ``<picture>`
 ``<source>`` srcset / data-srcset URLs, then the other lazy-loading attributes
 (``data-*src*`` such as data-lazy-src, and data-original, when the value looks like a
 URL; Crawl4AI reads only ``data-*src*`` values containing "http"). URLs are made absolute with
-``c4scrapy.urls.normalize_url`` against the page's base URL; ``data:`` and other non-web
+``c4scrapy.core.urls.normalize_url`` against the page's base URL; ``data:`` and other non-web
 URLs are skipped, and a URL already given by an earlier image of the page is not
 repeated. srcset is parsed as browsers do, so commas inside URLs survive.
 
@@ -80,16 +80,16 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from c4scrapy.text import collapse_whitespace, truncate_words
-from c4scrapy.urls import UrlResolver, domain_matches, host_of
+from c4scrapy.core.text import collapse_whitespace, truncate_words
+from c4scrapy.core.urls import UrlResolver, domain_matches, host_of
 
 if TYPE_CHECKING:
     from collections.abc import Container, Iterator, Sequence
 
     from lxml.html import HtmlElement
 
-    from c4scrapy.config import CrawlerRunConfig
-    from c4scrapy.urls import SiteRules
+    from c4scrapy.core.config import CrawlerRunConfig
+    from c4scrapy.core.urls import SiteRules
 
 #: Formats that earn the score point (Crawl4AI's list).
 SCORED_FORMATS = frozenset({"jpg", "jpeg", "png", "webp", "avif", "gif"})

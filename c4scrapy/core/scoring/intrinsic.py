@@ -33,8 +33,8 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from c4scrapy.extract.selectors import text_content
-from c4scrapy.text import tokenize
+from c4scrapy.core.selectors import text_content
+from c4scrapy.core.text import tokenize
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement

@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from c4scrapy.config import ConfigError
+from c4scrapy.core.config import ConfigError
 
 if TYPE_CHECKING:
-    from c4scrapy.strategies.llm import LLMConfig, LLMExtractionStrategy
-    from c4scrapy.strategies.schema import (
+    from c4scrapy.core.llm.strategy import LLMConfig, LLMExtractionStrategy
+    from c4scrapy.core.schema import (
         JsonCssExtractionStrategy,
         JsonElementExtractionStrategy,
         JsonXPathExtractionStrategy,
@@ -34,11 +34,11 @@ __all__ = [
 ]
 
 _LAZY = {
-    "JsonCssExtractionStrategy": "c4scrapy.strategies.schema",
-    "JsonElementExtractionStrategy": "c4scrapy.strategies.schema",
-    "JsonXPathExtractionStrategy": "c4scrapy.strategies.schema",
-    "LLMConfig": "c4scrapy.strategies.llm",
-    "LLMExtractionStrategy": "c4scrapy.strategies.llm",
+    "JsonCssExtractionStrategy": "c4scrapy.core.schema",
+    "JsonElementExtractionStrategy": "c4scrapy.core.schema",
+    "JsonXPathExtractionStrategy": "c4scrapy.core.schema",
+    "LLMConfig": "c4scrapy.core.llm.strategy",
+    "LLMExtractionStrategy": "c4scrapy.core.llm.strategy",
 }
 
 
@@ -57,7 +57,7 @@ def coerce_extraction_strategy(value: Any, key: str = "extraction_strategy") -> 
     i.e. c4scrapy's schema and LLM strategies), a schema dict, or a string: a schema's JSON
     text or the path of a schema JSON file (``-s C4_EXTRACTION_STRATEGY=schema.json``).
     """
-    from c4scrapy.strategies.schema import load_schema_strategy
+    from c4scrapy.core.schema import load_schema_strategy
 
     if value is None or _is_strategy(value):
         return value

@@ -55,7 +55,7 @@ accepted and, as in Crawl4AI, not used.
 **BM25ContentFilter(user_query=None, bm25_threshold=1.0, language="english",
 use_stemming=True)** keeps the blocks relevant to a query. A block is an element that is not
 inline markup; its text is its own text plus that of its inline descendants, not that of
-nested blocks. Blocks are tokenised by ``c4scrapy.text.tokenize`` (English stopwords removed
+nested blocks. Blocks are tokenised by ``c4scrapy.core.text.tokenize`` (English stopwords removed
 when ``language`` is ``"english"``; no stemming, whatever ``use_stemming`` says) and scored
 with rank_bm25's ``BM25Okapi`` against the query, times a tag weight (h1 5, h2 4, h3 3,
 blockquote 2, pre 1.5, th 1.5, other 1). Blocks scoring >= ``bm25_threshold`` are kept in
@@ -84,8 +84,8 @@ import html_to_markdown as h2m
 import lxml.html
 from lxml import etree
 
-from c4scrapy.extract.content import ONLY_TEXT_UNWRAPPED
-from c4scrapy.text import STOPWORDS, collapse_whitespace, tokenize, word_count
+from c4scrapy.core.cleaned_html import ONLY_TEXT_UNWRAPPED
+from c4scrapy.core.text import STOPWORDS, collapse_whitespace, tokenize, word_count
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -55,16 +55,16 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from c4scrapy.extract.media import BREAKS, NO_TEXT, element_text, scope_elements
-from c4scrapy.extract.selectors import text_content
-from c4scrapy.text import collapse_whitespace
+from c4scrapy.core.media import BREAKS, NO_TEXT, element_text, scope_elements
+from c4scrapy.core.selectors import text_content
+from c4scrapy.core.text import collapse_whitespace
 
 if TYPE_CHECKING:
     from collections.abc import Container, Sequence
 
     from lxml.html import HtmlElement
 
-    from c4scrapy.config import CrawlerRunConfig
+    from c4scrapy.core.config import CrawlerRunConfig
 
 COLSPAN_LIMIT = 1000  # the HTML standard's cap
 ROWSPAN_LIMIT = 65534

@@ -64,8 +64,8 @@ from cssselect import SelectorError
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 
-from c4scrapy.config import ConfigError
-from c4scrapy.extract.selectors import compile_css
+from c4scrapy.core.config import ConfigError
+from c4scrapy.core.selectors import compile_css
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -271,7 +271,7 @@ class JsonElementExtractionStrategy:
         return records
 
     def extract(self, url: str, html: str, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
-        from c4scrapy.extract.page import parse_html
+        from c4scrapy.core.page import parse_html
 
         return self.extract_tree(parse_html(html, url))
 

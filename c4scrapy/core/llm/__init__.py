@@ -1,0 +1,1 @@
+"""LLM extraction: the strategy (prompts, replies, usage) and its litellm client."""

@@ -177,7 +177,7 @@ def run_scrapy(args: list[str], workdir: Path, settings: dict[str, str]) -> dict
         "C4_PROGRESS": "False",
         "FEED_EXPORT_FIELDS": "url,success,media,c4",
         "TEST_STATS_FILE": str(stats_file),
-        "EXTENSIONS": json.dumps({"tests.statsdump.StatsDump": 0}),
+        "EXTENSIONS": json.dumps({"tests._support.statsdump.StatsDump": 0}),
         **settings,
     }
     command = [sys.executable, "-m", "scrapy", *args, "-O", str(out)]
@@ -217,7 +217,7 @@ def main() -> int:
         print(f"{DOCS_SITE} is missing: apt-get install python3.11-doc", file=sys.stderr)
         return 2
     sys.path.insert(0, str(ROOT))
-    from tests.servers import LocalServer
+    from tests._support.servers import LocalServer
 
     class QuietServer(LocalServer):
         def handle_error(self, request: Any, client_address: Any) -> None:

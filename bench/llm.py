@@ -35,9 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.crawling import run_crawl
-from tests.fake_llm import FakeLLM
-from tests.servers import LocalServer
+from tests._support.crawling import run_crawl
+from tests._support.fake_llm import FakeLLM
+from tests._support.servers import LocalServer
 
 TOKEN = "sk-bench"
 

@@ -190,7 +190,7 @@ def scrapy_run(
         "LOG_LEVEL": "DEBUG",
         "ROBOTSTXT_OBEY": False,
         "TEST_STATS_FILE": out / "stats.json",
-        "EXTENSIONS": json.dumps({"tests.statsdump.StatsDump": 0}),
+        "EXTENSIONS": json.dumps({"tests._support.statsdump.StatsDump": 0}),
         "C4_PROGRESS": False,
         "FEED_EXPORT_FIELDS": "url,success,metadata,links,c4",
         **settings,

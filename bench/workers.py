@@ -51,7 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.services import DOCS_SITE, DocsSite, RedisServer
+from tests._support.services import DOCS_SITE, DocsSite, RedisServer
 
 EARLY_STOP = 20
 
@@ -112,7 +112,7 @@ def crawl(
         here = {
             **settings,
             "LOG_FILE": str(workdir / f"worker{index}.log"),
-            "EXTENSIONS": json.dumps({"tests.statsdump.StatsDump": 0}),
+            "EXTENSIONS": json.dumps({"tests._support.statsdump.StatsDump": 0}),
             "TEST_STATS_FILE": str(workdir / f"worker{index}.stats.json"),
         }
         if config.early_stop and index == 0:

@@ -1,27 +1,28 @@
+"""Shared fixtures; markers come from the folder a test lives in.
+
+- ``tests/core``: the pure core on strings and files, no reactor, no network;
+- ``tests/components``: c4scrapy's Scrapy components built with ``get_crawler`` and
+  in-process crawls against local servers;
+- ``tests/e2e``: real ``scrapy crawl`` processes, Chromium, Scrapyd, Redis (marker ``e2e``).
+"""
+
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.servers import LocalServer
+from tests._support.servers import LocalServer
 
 HERE = Path(__file__).resolve().parent
 DEMO_SITE = HERE.parent / "examples" / "demo_site"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def require_tool(name: str, path: str | None = None) -> str:
-    """The path of a system tool; skip without it locally, fail without it in CI."""
-    found = path if path and os.path.exists(path) else shutil.which(name)
-    if not found:
-        message = f"{name} is not installed (make test installs it when run as root)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        level = Path(str(item.fspath)).relative_to(HERE).parts[0]
+        if level in ("core", "components", "e2e"):
+            item.add_marker(getattr(pytest.mark, level))
 
 
 @pytest.fixture(scope="session")

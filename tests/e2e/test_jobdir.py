@@ -17,9 +17,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require_tool
-from tests.crawling import ROOT
-from tests.services import DOCS_SITE, DocsSite, project_env, scrapy_crawl_command, wait_for
+from tests._support.crawling import ROOT
+from tests._support.services import (
+    DOCS_SITE,
+    DocsSite,
+    project_env,
+    scrapy_crawl_command,
+    wait_for,
+)
+from tests._support.tools import require_tool
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +60,7 @@ def _run(tmp_path: Path, name: str, site_url: str, jobdir: Path) -> tuple[list[s
         "ROBOTSTXT_OBEY": "False",
         "FEED_EXPORT_FIELDS": "url,success,links",
         "TEST_STATS_FILE": tmp_path / f"{name}.stats.json",
-        "EXTENSIONS": json.dumps({"tests.statsdump.StatsDump": 0}),
+        "EXTENSIONS": json.dumps({"tests._support.statsdump.StatsDump": 0}),
     }
     args = {"url": site_url, "max_pages": PAGES, "query": "asyncio event loop"}
     return scrapy_crawl_command(out, args, settings), out

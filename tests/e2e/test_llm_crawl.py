@@ -35,9 +35,9 @@ from c4scrapy import (
 )
 from c4scrapy.core.markdown import DefaultMarkdownGenerator, PruningContentFilter
 from spiders.site import SiteSpider
-from tests.crawling import ROOT, CrawlRun, run_crawl
-from tests.fake_llm import FakeLLM
-from tests.servers import LocalServer
+from tests._support.crawling import ROOT, CrawlRun, run_crawl
+from tests._support.fake_llm import FakeLLM
+from tests._support.servers import LocalServer
 
 TOKEN = "sk-test-8c1d5e0f"
 PRODUCT_SCHEMA = {

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from c4scrapy import CrawlerRunConfig, LinkPreviewConfig, PageItem
-from tests.crawling import run_crawl
+from tests._support.crawling import run_crawl
 
 Arun = Callable[[str, CrawlerRunConfig], PageItem]
 
@@ -121,7 +121,7 @@ SITE = {
 
 @pytest.fixture(scope="module")
 def docs_site(tmp_path_factory):
-    from tests.servers import LocalServer
+    from tests._support.servers import LocalServer
 
     root = tmp_path_factory.mktemp("examples-site")
     with LocalServer(root) as server:

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from tests.crawling import ROOT
-from tests.services import free_port, wait_for
+from tests._support.crawling import ROOT
+from tests._support.services import free_port, wait_for
 
 if TYPE_CHECKING:
     from typing_extensions import Self

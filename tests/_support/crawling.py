@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclasses.dataclass
@@ -43,7 +43,7 @@ def run_crawl(
         "LOG_FILE": str(log_file),
         "LOG_LEVEL": "DEBUG",
         "TEST_STATS_FILE": str(stats_file),
-        "EXTENSIONS": json.dumps({"tests.statsdump.StatsDump": 0}),
+        "EXTENSIONS": json.dumps({"tests._support.statsdump.StatsDump": 0}),
         "ROBOTSTXT_OBEY": "False",
         "TELNETCONSOLE_ENABLED": "False",
         **{k: v if isinstance(v, str) else json.dumps(v) for k, v in (settings or {}).items()},

@@ -25,7 +25,7 @@ from scrapy.http import HtmlResponse
 from c4scrapy import PageItem, extract_page
 from c4scrapy.core.page import parse_html
 from c4scrapy.core.urls import normalize_url, url_scheme
-from tests.crawling import run_crawl
+from tests._support.crawling import run_crawl
 
 PAGE = "http://example.com/dir/page.html"
 

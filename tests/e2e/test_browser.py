@@ -37,9 +37,9 @@ from c4scrapy.browser import (
     setup_browser_request,
 )
 from c4scrapy.core.config import ConfigError, CrawlerRunConfig
-from tests.conftest import require_tool
-from tests.crawling import run_crawl
-from tests.servers import LocalServer
+from tests._support.crawling import run_crawl
+from tests._support.servers import LocalServer
+from tests._support.tools import require_tool
 
 SITE = Path(__file__).resolve().parent / "site_browser"
 PNG_RED = (SITE / "img" / "red.png").read_bytes()

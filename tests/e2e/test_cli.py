@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from tests.crawling import ROOT
+from tests._support.crawling import ROOT
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.crawling import CrawlRun, run_crawl
+from tests._support.crawling import CrawlRun, run_crawl
 
 HEAD_LOG = re.compile(r"Head preview of (\S+): (\w+).*?\((\d+) bytes read\)")
 

@@ -26,9 +26,9 @@ import pytest
 import scrapy
 
 from c4scrapy import CacheMode, CrawlerRunConfig, PageItem
-from tests.conftest import require_tool
-from tests.crawling import run_crawl
-from tests.servers import LocalServer
+from tests._support.crawling import run_crawl
+from tests._support.servers import LocalServer
+from tests._support.tools import require_tool
 
 Arun = Callable[..., PageItem]
 Example = Callable[[Arun], Any]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.crawling import run_crawl
+from tests._support.crawling import run_crawl
 
 SPIDER = """
 import scrapy

@@ -12,7 +12,7 @@ from c4scrapy import CrawlerRunConfig, JsonCssExtractionStrategy, JsonXPathExtra
 from c4scrapy.core.config import ConfigError, config_from_settings
 from c4scrapy.core.page import parse_html
 from c4scrapy.core.schema import element_text, load_schema_strategy
-from tests.crawling import run_crawl
+from tests._support.crawling import run_crawl
 
 PAGE = """<html><head><title>Shop</title></head><body>
 <header><div class="product" data-sku="H0"><h2>Header promo</h2></div></header>

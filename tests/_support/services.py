@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tests.servers import Handler, LocalServer
+from tests._support.servers import Handler, LocalServer
 
 if TYPE_CHECKING:
     from typing_extensions import Self

@@ -17,9 +17,9 @@ from scrapy import Request, Spider
 from scrapy.utils.test import get_crawler
 
 from c4scrapy.contrib.redis import RedisScheduler
-from tests.conftest import require_tool
-from tests.crawling import CrawlRun, run_crawl
-from tests.services import DOCS_SITE, DocsSite, RedisServer
+from tests._support.crawling import CrawlRun, run_crawl
+from tests._support.services import DOCS_SITE, DocsSite, RedisServer
+from tests._support.tools import require_tool
 
 PAGES = 200
 EARLY_STOP = 30

@@ -299,7 +299,7 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
-if __name__ == "__main__":  # python -m tests.fake_llm: a server to try things by hand
+if __name__ == "__main__":  # python -m tests._support.fake_llm: a server to try things by hand
     import sys
 
     with FakeLLM(delay=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0) as fake:

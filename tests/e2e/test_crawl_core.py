@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from tests.crawling import run_crawl
+from tests._support.crawling import run_crawl
 
 
 def test_demo_site_crawl_yields_one_item_per_page(demo_server, tmp_path):

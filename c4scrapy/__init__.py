@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from c4scrapy.addon import Addon
-from c4scrapy.core.config import CacheMode, ConfigError, CrawlerRunConfig, LinkPreviewConfig
+from c4scrapy.core.config import CacheMode, CrawlerRunConfig, LinkPreviewConfig
+from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.items import PageItem
 from c4scrapy.core.llm.strategy import LLMConfig, LLMExtractionStrategy
+from c4scrapy.core.markdown import (
+    BM25ContentFilter,
+    DefaultMarkdownGenerator,
+    PruningContentFilter,
+)
 from c4scrapy.core.page import extract_page
 from c4scrapy.core.schema import JsonCssExtractionStrategy, JsonXPathExtractionStrategy
 
@@ -13,15 +19,18 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Addon",
+    "BM25ContentFilter",
     "CacheMode",
     "ConfigError",
     "CrawlerRunConfig",
+    "DefaultMarkdownGenerator",
     "JsonCssExtractionStrategy",
     "JsonXPathExtractionStrategy",
     "LLMConfig",
     "LLMExtractionStrategy",
     "LinkPreviewConfig",
     "PageItem",
+    "PruningContentFilter",
     "__version__",
     "extract_page",
 ]

@@ -47,7 +47,6 @@ import logging
 import os
 import shutil
 import time
-import weakref
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +54,10 @@ from typing import TYPE_CHECKING, Any
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.misc import load_object
 
-from c4scrapy.core.config import ENGINE_SETTINGS, ConfigError, config_from_settings, resolve
+from c4scrapy import _meta
+from c4scrapy.core.exceptions import ConfigError
+from c4scrapy.core.layers import config_from_settings, resolve
+from c4scrapy.settings import C4Settings
 
 if TYPE_CHECKING:
     from playwright.async_api import Page, Route
@@ -65,9 +67,9 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from scrapy.settings import BaseSettings
 
+    from c4scrapy._runtime import C4Runtime
     from c4scrapy.core.config import CrawlerRunConfig
     from c4scrapy.core.items import PageItem
-    from c4scrapy.middlewares import C4Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -84,19 +86,11 @@ CHROMIUM_ARGS = (
     "--no-first-run",
     "--mute-audio",
 )
-#: Playwright resource types C4_BROWSER_BLOCK_RESOURCES may name ("document" would
-#: abort the page itself).
-BLOCKABLE_RESOURCES = frozenset(
-    {"stylesheet", "image", "media", "font", "script", "texttrack", "xhr", "fetch", "other"}
-    | {"eventsource", "websocket", "manifest"}
-)
 #: wait_for_images waits at most this long (or page_timeout when shorter), and until no
 #: image has been loading for IMAGES_QUIET_SECONDS (late images start after load).
 IMAGES_WAIT_LIMIT_MS = 10_000
 IMAGES_QUIET_SECONDS = 0.3
 
-_META_USER_INIT = "_c4_user_page_init_callback"
-_META_IMAGES_BLOCKED = "_c4_images_blocked"
 _INIT_CALLBACK = "c4scrapy.browser.block_images"
 
 
@@ -118,12 +112,13 @@ def browser_wanted(settings: BaseSettings, spider: Any = None) -> bool:
     The spider layer (``-a browser=true``) is known here because Scrapy builds the spider
     before it applies add-ons. Invalid configs return False: the middlewares report them.
     """
-    if not settings.getbool("C4_ENABLED", ENGINE_SETTINGS["C4_ENABLED"]):
+    c4 = C4Settings.from_settings(settings)
+    if not c4.enabled:
         return False
-    if settings.getbool("C4_BROWSER_ENABLED", ENGINE_SETTINGS["C4_BROWSER_ENABLED"]):
+    if c4.browser_enabled:
         return True
     try:
-        config = config_from_settings(settings)
+        config = config_from_settings(settings, C4Settings.names())
         config = resolve(config, getattr(spider, "c4_config", None), source="spider")
     except ConfigError:
         return False
@@ -207,15 +202,8 @@ def configure_browser(settings: BaseSettings) -> str | None:
         _set_over(settings, "PLAYWRIGHT_LAUNCH_OPTIONS", options)
     settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="addon")
     settings.set("PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER", True, priority="addon")
-    capture_limits(settings)  # validated now, at start-up
-    blocked = set(settings.getlist("C4_BROWSER_BLOCK_RESOURCES"))
+    blocked = set(C4Settings.from_settings(settings).browser_block_resources)
     if blocked:
-        unknown = blocked - BLOCKABLE_RESOURCES
-        if unknown:
-            raise ConfigError(
-                f"setting C4_BROWSER_BLOCK_RESOURCES: unknown resource type(s) "
-                f"{sorted(unknown)}; choose from {sorted(BLOCKABLE_RESOURCES)}"
-            )
         if settings.get("PLAYWRIGHT_ABORT_REQUEST"):
             logger.warning(
                 "C4_BROWSER_BLOCK_RESOURCES is ignored: PLAYWRIGHT_ABORT_REQUEST is set"
@@ -223,26 +211,6 @@ def configure_browser(settings: BaseSettings) -> str | None:
         else:
             settings.set("PLAYWRIGHT_ABORT_REQUEST", ResourceBlocker(blocked), priority="addon")
     return executable
-
-
-def capture_limits(settings: BaseSettings) -> tuple[int, int]:
-    """``C4_BROWSER_CAPTURE_CONCURRENCY`` (>= 1) and ``C4_BROWSER_SCREENSHOT_MAX_HEIGHT``
-    (>= 0, 0 = no limit), validated; ConfigError names the setting."""
-    values = []
-    for name, lowest in (
-        ("C4_BROWSER_CAPTURE_CONCURRENCY", 1),
-        ("C4_BROWSER_SCREENSHOT_MAX_HEIGHT", 0),
-    ):
-        try:
-            value = settings.getint(name, ENGINE_SETTINGS[name])
-        except ValueError:
-            value = lowest - 1
-        if value < lowest:
-            raise ConfigError(
-                f"setting {name}: expected an integer >= {lowest}, got {settings.get(name)!r}"
-            )
-        values.append(value)
-    return values[0], values[1]
 
 
 def _is_playwright_handler(value: Any) -> bool:
@@ -312,7 +280,10 @@ def _build_download_handler() -> type:
             self._download_timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
             self._browser_gone: asyncio.Future[None] | None = None
             self._pages: dict[int, Page] = {}
-            CaptureLimits.configure(*capture_limits(crawler.settings))
+            c4 = C4Settings.from_settings(crawler.settings)
+            CaptureLimits.configure(
+                c4.browser_capture_concurrency, c4.browser_screenshot_max_height
+            )
 
         def _current_browser_gone(self) -> asyncio.Future[None]:
             if self._browser_gone is None or self._browser_gone.done():
@@ -436,7 +407,7 @@ def setup_browser_request(request: Request, config: CrawlerRunConfig) -> None:
     if config.exclude_all_images:
         current = meta.get("playwright_page_init_callback")
         if current and current != _INIT_CALLBACK:
-            meta[_META_USER_INIT] = current
+            meta[_meta.USER_PAGE_INIT] = current
         meta["playwright_page_init_callback"] = _INIT_CALLBACK
     if config.screenshot or config.pdf or config.capture_mhtml:
         meta.setdefault("dont_cache", True)  # the HTTP cache cannot replay captures
@@ -451,14 +422,14 @@ async def block_images(page: Page, request: Request) -> None:
 
     Chains the page init callback the request had before c4scrapy set this one.
     """
-    user_callback = request.meta.get(_META_USER_INIT)
+    user_callback = request.meta.get(_meta.USER_PAGE_INIT)
     if user_callback:
         await load_object(user_callback)(page, request)
-    request.meta[_META_IMAGES_BLOCKED] = 0
+    request.meta[_meta.IMAGES_BLOCKED] = 0
 
     async def abort_images(route: Route) -> None:
         if route.request.resource_type == "image":
-            request.meta[_META_IMAGES_BLOCKED] += 1
+            request.meta[_meta.IMAGES_BLOCKED] += 1
             await route.abort("blockedbyclient")
         else:
             await route.fallback()  # on to scrapy-playwright's own route (headers, method)
@@ -652,24 +623,16 @@ def _first_line(exc: BaseException) -> str:
 # --- the response: captures onto the PageItem -------------------------------------------
 
 
-class _CaptureStore:
-    """Per-crawler state of ``collect_captures``: the captures directory, warn-once."""
+class CaptureStore:
+    """Per-crawl state of ``collect_captures`` (``runtime.service(CaptureStore)``): the
+    captures directory, warn-once."""
 
-    _stores: weakref.WeakKeyDictionary[Crawler, _CaptureStore] = weakref.WeakKeyDictionary()
-
-    def __init__(self, crawler: Crawler) -> None:
-        directory = crawler.settings.get("C4_BROWSER_CAPTURES_DIR")
+    def __init__(self, runtime: C4Runtime) -> None:
+        directory = runtime.settings.browser_captures_dir
         self.directory = Path(directory).expanduser().resolve() if directory else None
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
         self.warned_not_rendered = False
-
-    @classmethod
-    def of(cls, crawler: Crawler) -> _CaptureStore:
-        store = cls._stores.get(crawler)
-        if store is None:
-            store = cls._stores[crawler] = cls(crawler)
-        return store
 
     def save(self, url: str, suffix: str, data: bytes | str) -> str:
         assert self.directory is not None
@@ -698,7 +661,7 @@ def collect_captures(
     ``page.c4["browser"]``. A page that asked for the browser but came by plain HTTP (the
     handler is not installed) is counted and warned about once.
     """
-    store = _CaptureStore.of(runtime.crawler)
+    store = runtime.service(CaptureStore)
     if "playwright" not in response.flags:
         if config.browser:
             runtime.inc({"browser/not_rendered": 1})
@@ -727,7 +690,7 @@ def collect_captures(
         if report.get(key):
             info[key] = report[key]
             counts[f"browser/{key}"] += report[key]
-    blocked = meta.pop(_META_IMAGES_BLOCKED, 0)
+    blocked = meta.pop(_meta.IMAGES_BLOCKED, 0)
     if blocked:
         info["images_blocked"] = blocked
         counts["browser/images_blocked"] += blocked

@@ -1,6 +1,6 @@
 """The Scrapy shell around the core: a downloader and a spider middleware.
 
-``C4DownloaderMiddleware`` (order 50, outermost) sets each request up from its config
+``C4DownloaderMiddleware`` (order 40, outermost) sets each request up from its config
 (cache mode, browser) and turns a final download failure (after retries) into a response
 flagged ``c4_failure``, so that the failed URL still reaches the spider middleware.
 
@@ -14,22 +14,17 @@ A download failure is re-raised to the request's errback unchanged.
 from __future__ import annotations
 
 import logging
-import weakref
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
-from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.http import HtmlResponse, Response, XmlResponse
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
 
-from c4scrapy.core.config import (
-    ENGINE_SETTINGS,
-    CacheMode,
-    ConfigError,
-    CrawlerRunConfig,
-    config_from_settings,
-    resolve,
-)
+from c4scrapy import _meta
+from c4scrapy._runtime import C4Runtime
+from c4scrapy.core.config import CacheMode, CrawlerRunConfig
+from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.items import PageItem
 from c4scrapy.core.page import extract_page
 from c4scrapy.core.urls import SiteRules, host_of
@@ -42,73 +37,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: request.meta keys. ``c4`` is the user's per-request config (False skips c4scrapy);
-#: ``c4_page`` is where the callback finds this page's PageItem.
-META_CONFIG = "c4"
-META_PAGE = "c4_page"
-META_HEAD = "_c4_head"  # a link-preview request (never extracted, never a page)
-_META_FAILURE = "_c4_failure"
-_META_EMITTED = "_c4_emitted"
-_FAILURE_FLAG = "c4_failure"
-_INTERNAL_META = (META_PAGE, _META_FAILURE, _META_EMITTED)
-
-_runtimes: weakref.WeakKeyDictionary[Crawler, C4Runtime] = weakref.WeakKeyDictionary()
-
-
-class C4Runtime:
-    """Per-crawler state shared by every c4scrapy component: the validated config layers.
-
-    Built once per crawler (``C4Runtime.of(crawler)``); construction validates the
-    ``C4_*`` settings and the spider's ``c4_config`` and raises ConfigError naming the key,
-    so a bad value stops the crawl at start-up.
-    """
-
-    def __init__(self, crawler: Crawler) -> None:
-        settings = crawler.settings
-        self.crawler = crawler
-        self.enabled = settings.getbool("C4_ENABLED", ENGINE_SETTINGS["C4_ENABLED"])
-        self.emit_items = settings.getbool("C4_EMIT_ITEMS", ENGINE_SETTINGS["C4_EMIT_ITEMS"])
-        config = config_from_settings(settings)
-        spider_config = getattr(crawler.spider, "c4_config", None)
-        self.config: CrawlerRunConfig = resolve(
-            config,
-            spider_config,
-            source=f"spider {getattr(crawler.spider, 'name', '?')} c4_config",
-        )
-
-    @classmethod
-    def of(cls, crawler: Crawler) -> C4Runtime:
-        runtime = _runtimes.get(crawler)
-        if runtime is None:
-            runtime = _runtimes[crawler] = cls(crawler)
-        return runtime
-
-    def applies_to(self, request: Request) -> bool:
-        return (
-            self.enabled
-            and request.meta.get(META_CONFIG, True) is not False
-            and META_HEAD not in request.meta
-        )
-
-    def config_for(self, request: Request) -> CrawlerRunConfig:
-        """This request's config: settings < spider < ``request.meta["c4"]``."""
-        return resolve(self.config, request.meta.get(META_CONFIG), source='request.meta["c4"]')
-
-    def inc(self, counts: Counter[str] | dict[str, Any], prefix: str = "c4/") -> None:
-        stats = self.crawler.stats
-        if stats is None:
-            return
-        for key, value in counts.items():
-            if value:
-                stats.inc_value(prefix + key, value)
-
 
 class C4DownloaderMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.runtime = C4Runtime.of(crawler)
-        if not self.runtime.enabled:
-            raise NotConfigured("c4scrapy is disabled: set C4_ENABLED=True to enable it")
+        self.runtime = C4Runtime.enabled_for(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -133,9 +66,9 @@ class C4DownloaderMiddleware:
             return None
         if isinstance(exception, IgnoreRequest) and "offsite" in str(exception).lower():
             return None
-        request.meta[_META_FAILURE] = exception
+        request.meta[_meta.FAILURE] = exception
         request.meta["_dont_cache"] = True
-        response = Response(request.url, status=200, request=request, flags=[_FAILURE_FLAG])
+        response = Response(request.url, status=200, request=request, flags=[_meta.FAILURE_FLAG])
         stats = self.crawler.stats
         if stats is not None:  # DownloaderStatsMiddleware will count this stand-in response
             stats.inc_value("downloader/response_count", -1)
@@ -146,9 +79,7 @@ class C4DownloaderMiddleware:
 class C4SpiderMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.runtime = C4Runtime.of(crawler)
-        if not self.runtime.enabled:
-            raise NotConfigured("c4scrapy is disabled: set C4_ENABLED=True to enable it")
+        self.runtime = C4Runtime.enabled_for(crawler)
         self._filtered_hosts: set[str] = set()
         crawler.signals.connect(self._release, signal=signals.item_scraped)
         crawler.signals.connect(self._release, signal=signals.item_dropped)
@@ -166,7 +97,7 @@ class C4SpiderMiddleware:
         logger.info(
             "c4scrapy %s enabled: items %s, score_links=%s, link preview %s, browser=%s",
             __version__,
-            "emitted" if self.runtime.emit_items else "not emitted",
+            "emitted" if self.runtime.settings.emit_items else "not emitted",
             config.score_links,
             "on" if config.link_preview_config else "off",
             config.browser,
@@ -179,18 +110,20 @@ class C4SpiderMiddleware:
         request = response.request
         if request is None or not self.runtime.applies_to(request):
             return
-        failure = response.meta.get(_META_FAILURE) if _FAILURE_FLAG in response.flags else None
+        failure = (
+            response.meta.get(_meta.FAILURE) if _meta.FAILURE_FLAG in response.flags else None
+        )
         if failure is not None:
             page = self._failed_page(request, failure)
-            response.meta[META_PAGE] = page
+            response.meta[_meta.PAGE] = page
             self.runtime.inc({"pages/failed": 1})
             raise failure
-        response.meta[META_PAGE] = self._extract(response)
+        response.meta[_meta.PAGE] = self._extract(response)
 
     def _extract(self, response: Response) -> PageItem:
         request = response.request
         assert request is not None
-        url = _requested_url(response)
+        url = _meta.requested_url(request)
         counts: Counter[str] = Counter()
         try:
             config = self.runtime.config_for(request)
@@ -199,7 +132,7 @@ class C4SpiderMiddleware:
             page.error_message = f"invalid config: {exc}"
             self.runtime.inc({"pages/failed": 1, "pages/invalid_config": 1})
             return page
-        if not _is_html(response):
+        if not _meta.is_html(response):
             content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
             page = PageItem(url=url, success=False, status_code=response.status)
             page.error_message = f"not an HTML response (Content-Type: {content_type or '?'})"
@@ -282,7 +215,7 @@ class C4SpiderMiddleware:
         if page is None:
             return None
         spider = self.crawler.spider
-        failure = response.meta.get(_META_FAILURE)
+        failure = response.meta.get(_meta.FAILURE)
         if exception is failure:
             logger.error(
                 "Error downloading %(request)s: %(reason)s",
@@ -301,16 +234,16 @@ class C4SpiderMiddleware:
 
     def _take_page(self, response: Response) -> PageItem | None:
         meta = response.meta
-        page = meta.get(META_PAGE)
-        if page is None or meta.get(_META_EMITTED):
+        page = meta.get(_meta.PAGE)
+        if page is None or meta.get(_meta.EMITTED):
             return None
-        meta[_META_EMITTED] = True
-        return page if self.runtime.emit_items else None
+        meta[_meta.EMITTED] = True
+        return page if self.runtime.settings.emit_items else None
 
     def _rules_for(self, response: Response) -> tuple[SiteRules, CrawlerRunConfig] | None:
         """The link filters for this response's follow-ups (the crawl's config if the page
         has none of its own: opted out with ``c4=False`` or an invalid ``meta["c4"]``)."""
-        page = response.meta.get(META_PAGE)
+        page = response.meta.get(_meta.PAGE)
         source = page.source if page is not None else None
         config = source.config if source is not None else self.runtime.config
         if not (
@@ -332,10 +265,10 @@ class C4SpiderMiddleware:
     def _filter_request(
         self, request: Request, rules: tuple[SiteRules, CrawlerRunConfig] | None
     ) -> Request | None:
-        for key in _INTERNAL_META:
+        for key in _meta.PER_RESPONSE:
             if key in request.meta:  # meta=response.meta copies must not carry our state
                 request.meta.pop(key)
-        if rules is None or request.meta.get(META_HEAD):
+        if rules is None or request.meta.get(_meta.HEAD):
             return request
         site, config = rules
         host = host_of(request.url)
@@ -370,15 +303,3 @@ def failed_page(request: Request, failure: BaseException) -> PageItem:
     else:
         error = f"{type(failure).__name__}: {message}"
     return PageItem(url=url, success=False, error_message=error)
-
-
-def _is_html(response: Response) -> bool:
-    if isinstance(response, HtmlResponse):
-        return True
-    return isinstance(response, XmlResponse) and b"<html" in response.body[:4096].lower()
-
-
-def _requested_url(response: Response) -> str:
-    request = response.request
-    assert request is not None
-    return request.meta.get("redirect_urls", [request.url])[0]

@@ -17,10 +17,9 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from c4scrapy.core.config import ENGINE_SETTINGS
+from c4scrapy._runtime import C4Runtime
 from c4scrapy.core.items import PageItem
 from c4scrapy.core.selectors import select
-from c4scrapy.middlewares import C4Runtime
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -143,21 +142,13 @@ class LLMExtractionPipeline:
 
         self.crawler = crawler
         self.runtime = C4Runtime.of(crawler)
-        settings = crawler.settings
+        settings = self.runtime.settings
         self.client = LLMClient(
-            concurrency=settings.getint(
-                "C4_LLM_CONCURRENCY", ENGINE_SETTINGS["C4_LLM_CONCURRENCY"]
-            ),
-            timeout=settings.getfloat("C4_LLM_TIMEOUT", ENGINE_SETTINGS["C4_LLM_TIMEOUT"]),
-            max_retries=settings.getint(
-                "C4_LLM_MAX_RETRIES", ENGINE_SETTINGS["C4_LLM_MAX_RETRIES"]
-            ),
-            base_delay=settings.getfloat(
-                "C4_LLM_BACKOFF_BASE_DELAY", ENGINE_SETTINGS["C4_LLM_BACKOFF_BASE_DELAY"]
-            ),
-            max_delay=settings.getfloat(
-                "C4_LLM_BACKOFF_MAX_DELAY", ENGINE_SETTINGS["C4_LLM_BACKOFF_MAX_DELAY"]
-            ),
+            concurrency=settings.llm_concurrency,
+            timeout=settings.llm_timeout,
+            max_retries=settings.llm_max_retries,
+            base_delay=settings.llm_backoff_base_delay,
+            max_delay=settings.llm_backoff_max_delay,
         )
         self._logged: set[str] = set()
         self._used = False

@@ -55,18 +55,19 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
-from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest, NotConfigured, StopDownload
-from scrapy.http import HtmlResponse, Response, XmlResponse
+from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest, StopDownload
+from scrapy.http import Response
 from scrapy.http.request import NO_CALLBACK
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
-from c4scrapy.core.config import ENGINE_SETTINGS, ConfigError, CrawlerRunConfig
+from c4scrapy import _meta
+from c4scrapy._runtime import C4Runtime
+from c4scrapy.core.config import CrawlerRunConfig
 from c4scrapy.core.head import HEAD_END_RE, head_end, parse_head
 from c4scrapy.core.items import PageItem
 from c4scrapy.core.scoring.bm25 import contextual_scores, head_document
 from c4scrapy.core.scoring.total import ScoreWeights, total_score
 from c4scrapy.core.urls import host_of, is_ip_address, is_private_host, normalize_url
-from c4scrapy.middlewares import META_HEAD, C4Runtime
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -79,8 +80,6 @@ logger = logging.getLogger(__name__)
 
 #: ``page.c4`` key holding a page's preview summary; its presence means "done".
 SUMMARY_KEY = "previews"
-#: Flag on preview requests (shown in Scrapy's "Crawled ..." log lines).
-REQUEST_FLAG = "c4_head"
 
 VALID = "valid"
 BELOW_THRESHOLD = "below_threshold"
@@ -253,8 +252,6 @@ def _copy_head(head: dict[str, Any] | None) -> dict[str, Any] | None:
 
 # --- the service ------------------------------------------------------------------------
 
-_services: weakref.WeakKeyDictionary[Crawler, LinkPreviews] = weakref.WeakKeyDictionary()
-
 
 class _Scan:
     __slots__ = ("received", "tail")
@@ -283,29 +280,16 @@ class LinkPreviews:
     fetches, the download signals that stop a fetch after the head, and stats under
     ``c4/previews/``."""
 
-    def __init__(self, crawler: Crawler, *, resolver: Resolver | None = None) -> None:
+    def __init__(self, runtime: C4Runtime, *, resolver: Resolver | None = None) -> None:
+        crawler = runtime.crawler
         settings = crawler.settings
         self.crawler = crawler
-        self.runtime = C4Runtime.of(crawler)
-        self.cache_size = settings.getint(
-            "C4_PREVIEW_CACHE_SIZE", ENGINE_SETTINGS["C4_PREVIEW_CACHE_SIZE"]
-        )
-        self.max_bytes = settings.getint(
-            "C4_PREVIEW_MAX_BYTES", ENGINE_SETTINGS["C4_PREVIEW_MAX_BYTES"]
-        )
-        self.range_bytes = settings.getint(
-            "C4_PREVIEW_RANGE_BYTES", ENGINE_SETTINGS["C4_PREVIEW_RANGE_BYTES"]
-        )
-        self.allow_private = settings.getbool(
-            "C4_PREVIEW_ALLOW_PRIVATE", ENGINE_SETTINGS["C4_PREVIEW_ALLOW_PRIVATE"]
-        )
-        self.weights = ScoreWeights.from_setting(settings.get("C4_SCORE_WEIGHTS"))
-        if self.cache_size < 1:
-            raise ConfigError("C4_PREVIEW_CACHE_SIZE: must be >= 1")
-        if self.max_bytes < 1024:
-            raise ConfigError("C4_PREVIEW_MAX_BYTES: must be >= 1024")
-        if not 0 <= self.range_bytes <= self.max_bytes:
-            raise ConfigError("C4_PREVIEW_RANGE_BYTES: must be 0 (off) or <= C4_PREVIEW_MAX_BYTES")
+        self.runtime = runtime
+        self.cache_size = runtime.settings.preview_cache_size
+        self.max_bytes = runtime.settings.preview_max_bytes
+        self.range_bytes = runtime.settings.preview_range_bytes
+        self.allow_private = runtime.settings.preview_allow_private
+        self.weights: ScoreWeights = runtime.settings.score_weights
         self.max_redirects = (
             settings.getint("REDIRECT_MAX_TIMES") if settings.getbool("REDIRECT_ENABLED") else 0
         )
@@ -329,10 +313,8 @@ class LinkPreviews:
 
     @classmethod
     def of(cls, crawler: Crawler) -> LinkPreviews:
-        service = _services.get(crawler)
-        if service is None:
-            service = _services[crawler] = cls(crawler)
-        return service
+        """The crawl's preview service."""
+        return C4Runtime.of(crawler).service(cls)
 
     # -- pages ---------------------------------------------------------------------------
 
@@ -608,13 +590,13 @@ class LinkPreviews:
             callback=NO_CALLBACK,
             headers=headers,
             meta={
-                META_HEAD: key,
+                _meta.HEAD: key,
                 "playwright": False,
                 "download_timeout": timeout,
                 "dont_redirect": True,
                 "allow_offsite": True,
             },
-            flags=[REQUEST_FLAG],
+            flags=[_meta.HEAD_FLAG],
             dont_filter=True,
         )
 
@@ -625,7 +607,7 @@ class LinkPreviews:
             suffix = " (redirect not followed)" if status < 400 else ""
             return HeadResult(HTTP_ERROR, error=f"HTTP {status}{suffix}")
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
-        if not _is_html(response):
+        if not _meta.is_html(response):
             return HeadResult(NOT_HTML, error=f"Content-Type: {content_type or 'unknown'}")
         head = parse_head(response.body, response.url, content_type or None)
         final = normalize_url(response.url, response.url)
@@ -664,14 +646,14 @@ class LinkPreviews:
     # -- signals -------------------------------------------------------------------------
 
     def _headers_received(self, headers: Headers, request: Request) -> None:
-        if META_HEAD not in request.meta:
+        if _meta.HEAD not in request.meta:
             return
         content_type = (headers.get(b"Content-Type") or b"").lower()
         if content_type and not content_type.lstrip().startswith(_HTML_TYPES):
             raise StopDownload(fail=False)
 
     def _bytes_received(self, data: bytes, request: Request) -> None:
-        key = request.meta.get(META_HEAD)
+        key = request.meta.get(_meta.HEAD)
         if key is None:
             return
         if key in self._bytes:
@@ -686,7 +668,7 @@ class LinkPreviews:
         scan.tail = window[-8:]
 
     def _reached_downloader(self, request: Request) -> None:
-        if META_HEAD in request.meta:
+        if _meta.HEAD in request.meta:
             # Read the HTTP cache (a cached full page costs nothing), never write to it:
             # a truncated head response would be served to the crawl as the page itself.
             request.meta["_dont_cache"] = True
@@ -695,8 +677,8 @@ class LinkPreviews:
         """A page the crawl downloaded provides its own head: no preview request needed."""
         if (
             not self._recording
-            or META_HEAD in request.meta
-            or "c4_failure" in response.flags
+            or _meta.HEAD in request.meta
+            or _meta.FAILURE_FLAG in response.flags
             or not self.runtime.applies_to(request)
         ):
             return
@@ -706,7 +688,7 @@ class LinkPreviews:
         end = head_end(response.body) if response.status < 300 else None
         if end is not None:
             self._learn_head_size(host_of(final), end)
-        requested = normalize_url(_requested_url(request), response.url)
+        requested = normalize_url(_meta.requested_url(request), response.url)
         for url in dict.fromkeys((final, requested)):
             if url is not None and url not in self._results:
                 self._store(url, self._result(response, url))
@@ -731,10 +713,7 @@ class LinkPreviewPipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        runtime = C4Runtime.of(crawler)
-        if not runtime.enabled:
-            raise NotConfigured("c4scrapy is disabled: set C4_ENABLED=True to enable it")
-        self.previews = LinkPreviews.of(crawler)
+        self.previews = C4Runtime.enabled_for(crawler).service(LinkPreviews)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -781,13 +760,3 @@ def _content_range(response: Response) -> tuple[int | None, int | None]:
         return None, None
     total = match.group(2)
     return int(match.group(1)), int(total) if total.isdigit() else None
-
-
-def _is_html(response: Response) -> bool:
-    if isinstance(response, HtmlResponse):
-        return True
-    return isinstance(response, XmlResponse) and b"<html" in response.body[:4096].lower()
-
-
-def _requested_url(request: Request) -> str:
-    return request.meta.get("redirect_urls", [request.url])[0]

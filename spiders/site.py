@@ -3,7 +3,7 @@
 Crawls one site: starts at ``url``, follows the internal links c4scrapy found on each page
 (same registered domain, after the link filters), and yields one PageItem per page
 (emitted by c4scrapy's spider middleware, failures included). Any CrawlerRunConfig field
-can be given as ``-a FIELD=VALUE``; see ``c4scrapy.spiderargs``.
+can be given as ``-a FIELD=VALUE``; see ``c4scrapy.core.layers.spider_config``.
 
 With ``-a query=...`` the crawl is query-guided: each page's links are previewed and
 scored before they are followed, and the follow-up requests get their ``total_score``
@@ -19,9 +19,11 @@ import scrapy
 from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.url import canonicalize_url
 
-from c4scrapy.middlewares import META_PAGE, C4Runtime, failed_page
+from c4scrapy import _meta
+from c4scrapy._runtime import C4Runtime
+from c4scrapy.core.layers import spider_config
+from c4scrapy.middlewares import failed_page
 from c4scrapy.previews import LinkPreviews, link_priorities
-from c4scrapy.spiderargs import spider_config
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -74,11 +76,11 @@ class SiteSpider(scrapy.Spider):
             )
         else:
             self.logger.error("Error downloading %s: %s", request, failure.value)
-        if META_PAGE not in request.meta:
+        if _meta.PAGE not in request.meta:
             yield failed_page(request, failure.value)
 
     async def parse(self, response: Response) -> AsyncIterator[scrapy.Request]:
-        page = response.meta.get(META_PAGE)
+        page = response.meta.get(_meta.PAGE)
         if page is None or not page.success:
             return
         if self.max_depth is not None and response.meta.get("depth", 0) >= self.max_depth:

@@ -65,7 +65,7 @@ except ImportError as exc:  # an optional dependency
         "c4scrapy.contrib.redis needs scrapy-redis: pip install 'c4scrapy[redis]'"
     ) from exc
 
-from c4scrapy.core.config import ENGINE_SETTINGS
+from c4scrapy._runtime import C4Runtime
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -122,9 +122,7 @@ class RedisScheduler(Scheduler):
 
     def _attach(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.idle_timeout = crawler.settings.getfloat(
-            "C4_REDIS_IDLE_TIMEOUT", ENGINE_SETTINGS["C4_REDIS_IDLE_TIMEOUT"]
-        )
+        self.idle_timeout = C4Runtime.of(crawler).settings.redis_idle_timeout
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._claimed: deque[Request] = deque()  # taken from Redis by _claim, not started yet
         self._memory: deque[Request] = deque()  # unserializable: only this worker has them

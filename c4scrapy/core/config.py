@@ -1,19 +1,35 @@
-"""Configuration: the Crawl4AI-named config objects and the one resolver that layers them.
+"""The Crawl4AI-named config values and their per-field checks.
 
-Layers, lowest first: field defaults < ``C4_*`` settings < the spider's ``c4_config``
-(the ``site`` spider builds it from its ``-a`` arguments) < ``request.meta["c4"]``.
-Every layer is validated with the same code, and errors name the key that is wrong.
-"""
+How layers (settings, ``-a``, ``request.meta["c4"]``) are read and laid over each other is
+``c4scrapy.core.layers``."""
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import json
-import re
-import typing
+import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from cssselect import SelectorError
+from lxml.etree import XPathError
+
+from c4scrapy.core.coerce import coerce, did_you_mean, field_types
+from c4scrapy.core.exceptions import ConfigError
+from c4scrapy.core.markdown import DefaultMarkdownGenerator
+from c4scrapy.core.selectors import compile_css
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = [
+    "SOCIAL_MEDIA_DOMAINS",
+    "WAIT_UNTIL",
+    "CacheMode",
+    "ConfigError",
+    "CrawlerRunConfig",
+    "LinkPreviewConfig",
+]
 
 SOCIAL_MEDIA_DOMAINS: tuple[str, ...] = (
     "facebook.com",
@@ -32,10 +48,6 @@ SOCIAL_MEDIA_DOMAINS: tuple[str, ...] = (
 WAIT_UNTIL = ("commit", "domcontentloaded", "load", "networkidle")
 
 
-class ConfigError(ValueError):
-    """A configuration value is unknown or invalid; the message names the key."""
-
-
 class CacheMode(enum.Enum):
     """Crawl4AI's cache modes, mapped onto Scrapy's HTTP cache (``HTTPCACHE_ENABLED``)."""
 
@@ -46,44 +58,53 @@ class CacheMode(enum.Enum):
     BYPASS = "bypass"
 
 
+_C = TypeVar("_C", bound="_Config")
+
+
 class _Config:
-    """Shared behaviour of the config dataclasses: typed coercion and validation."""
+    """Shared behaviour of the config dataclasses: building from text, and layering.
+
+    An instance remembers which fields its caller gave (``set_fields``): laid over another
+    config, it applies exactly those, even where they equal the default.
+    """
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], *, source: str = "config") -> Any:
+    def from_mapping(cls, values: Mapping[str, Any], *, source: str = "config") -> Self:
         """Build from a dict of field names; strings are coerced to the field types."""
         return cls().merged(values, source=source)
 
-    def merged(self, values: Mapping[str, Any] | Any, *, source: str = "config") -> Any:
-        """A copy with ``values`` (a dict or an instance of this class) laid over it."""
+    @property
+    def set_fields(self) -> frozenset[str]:
+        """The fields given when this value was built (or laid over it since)."""
+        return self.__dict__.get("_set_fields", frozenset())
+
+    def merged(self, values: Mapping[str, Any] | _Config, *, source: str = "config") -> Self:
+        """A copy with ``values`` (a dict, or an instance's ``set_fields``) laid over it."""
         if isinstance(values, type(self)):
-            default = type(values)()
-            values = {
-                name: getattr(values, name)
-                for name in values.field_names()
-                if getattr(values, name) != getattr(default, name)
-            }
+            values = {name: getattr(values, name) for name in values.set_fields}
         if not isinstance(values, Mapping):
             raise ConfigError(
                 f"{source}: expected a {type(self).__name__} or a dict, got {type(values).__name__}"
             )
-        hints = _type_hints(type(self))
+        hints = field_types(type(self))
         changes: dict[str, Any] = {}
         for key, raw in values.items():
             if key not in hints:
                 raise ConfigError(
                     f"{source}: unknown {type(self).__name__} field {key!r}"
-                    f"{_did_you_mean(key, hints)}"
+                    f"{did_you_mean(key, hints)}"
                 )
-            changes[key] = _coerce(raw, hints[key], f"{source}: {key}")
+            changes[key] = coerce(raw, hints[key], f"{source}: {key}")
         try:
-            return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+            result = dataclasses.replace(self, **changes)  # type: ignore[type-var]
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
+        object.__setattr__(result, "_set_fields", self.set_fields | changes.keys())
+        return result
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values (enums by value, nested configs as dicts)."""
@@ -102,6 +123,21 @@ class _Config:
         return out
 
 
+def _records_set_fields(cls: type[_C]) -> type[_C]:
+    """Wrap a config dataclass's ``__init__`` so that the instance knows its given fields."""
+    init = cls.__init__
+    names = cls.field_names()
+
+    @functools.wraps(init)
+    def __init__(self: _C, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        object.__setattr__(self, "_set_fields", frozenset(names[: len(args)]) | kwargs.keys())
+
+    cls.__init__ = __init__  # type: ignore[method-assign]
+    return cls
+
+
+@_records_set_fields
 @dataclasses.dataclass(frozen=True)
 class LinkPreviewConfig(_Config):
     """Crawl4AI's ``LinkPreviewConfig``: which links of a page get a ``<head>`` preview
@@ -148,6 +184,7 @@ class LinkPreviewConfig(_Config):
             _check(0 <= self.score_threshold <= 1, "score_threshold", "must be in [0, 1]")
 
 
+@_records_set_fields
 @dataclasses.dataclass(frozen=True)
 class CrawlerRunConfig(_Config):
     """Per-page options, with the names and meaning of Crawl4AI's ``CrawlerRunConfig``."""
@@ -175,8 +212,8 @@ class CrawlerRunConfig(_Config):
     image_score_threshold: int = 2
     image_description_max_words: int = 25
     table_score_threshold: float = 7.0
-    # markdown and extraction (objects from c4scrapy.core.markdown / c4scrapy.core.strategies)
-    markdown_generator: Any = "default"
+    # markdown and extraction (a generator from c4scrapy.core.markdown, a strategy object)
+    markdown_generator: Any = dataclasses.field(default_factory=DefaultMarkdownGenerator)
     extraction_strategy: Any = None
     # browser (scrapy-playwright)
     browser: bool = False
@@ -216,128 +253,30 @@ class CrawlerRunConfig(_Config):
                     f"{domain!r} is not a domain name",
                 )
         # Selectors are compiled now so that a typo fails here, not silently per page.
-        from c4scrapy.core.selectors import compile_css
-
         for name in ("css_selector", "excluded_selector"):
             if getattr(self, name):
-                _compile(compile_css, getattr(self, name), name)
+                _compile(getattr(self, name), name)
         for selector in self.target_elements or ():
-            _compile(compile_css, selector, "target_elements")
-        if isinstance(self.markdown_generator, str):  # from -a / -s / JSON
-            name = self.markdown_generator.strip().lower()
-            if name in ("none", "null", "false", "off", ""):
-                object.__setattr__(self, "markdown_generator", None)
-            elif name == "default":
-                from c4scrapy.core.markdown import DefaultMarkdownGenerator
-
-                object.__setattr__(self, "markdown_generator", DefaultMarkdownGenerator())
-            else:
-                raise ConfigError(
-                    f"markdown_generator: expected 'default', 'none' or a generator object, "
-                    f"got {self.markdown_generator!r}"
-                )
-        if self.extraction_strategy is not None:
-            from c4scrapy.core.strategies import coerce_extraction_strategy
-
-            strategy = coerce_extraction_strategy(self.extraction_strategy)
-            object.__setattr__(self, "extraction_strategy", strategy)
+            _compile(selector, "target_elements")
+        generator = self.markdown_generator
+        if generator is not None and not callable(getattr(generator, "generate", None)):
+            raise ConfigError(
+                "markdown_generator: expected a markdown generator (DefaultMarkdownGenerator) "
+                f"or None, got {generator!r}"
+            )
+        strategy = self.extraction_strategy
+        if strategy is not None and not (
+            hasattr(strategy, "extract_tree") or hasattr(strategy, "arun_page")
+        ):
+            raise ConfigError(
+                "extraction_strategy: expected JsonCssExtractionStrategy, "
+                "JsonXPathExtractionStrategy or LLMExtractionStrategy (a schema dict or file "
+                f"is accepted in settings, -a and request.meta), got {type(strategy).__name__}"
+            )
 
     @property
     def query(self) -> str | None:
         return self.link_preview_config.query if self.link_preview_config else None
-
-
-# --- coercion -------------------------------------------------------------------------
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def _coerce(raw: Any, hint: Any, key: str) -> Any:
-    """Turn ``raw`` (a typed value, or a string from ``-a``/``-s``) into ``hint``'s type."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        if raw is None and type(None) in args:
-            return None
-        if isinstance(raw, str) and raw.strip().lower() in ("none", "null") and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        if len(inner) == 1:
-            return _coerce(raw, inner[0], key)
-        return raw
-    if hint is Any:
-        return raw
-    if hint is bool:
-        if isinstance(raw, bool):
-            return raw
-        if isinstance(raw, int) and raw in (0, 1):
-            return bool(raw)
-        if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
-            return raw.strip().lower() in _TRUE
-        raise ConfigError(f"{key}: expected true or false, got {raw!r}")
-    if hint in (int, float):
-        if isinstance(raw, bool):
-            raise ConfigError(f"{key}: expected a number, got {raw!r}")
-        if isinstance(raw, (int, float)) and (hint is float or float(raw).is_integer()):
-            return hint(raw)
-        if isinstance(raw, str):
-            try:
-                return hint(raw.strip())
-            except ValueError:
-                pass
-        raise ConfigError(
-            f"{key}: expected {'an integer' if hint is int else 'a number'}, got {raw!r}"
-        )
-    if hint is str:
-        if isinstance(raw, str):
-            return raw
-        raise ConfigError(f"{key}: expected a string, got {raw!r}")
-    if origin is tuple:
-        if isinstance(raw, str):
-            text = raw.strip()
-            if text.startswith("["):
-                try:
-                    raw = json.loads(text)
-                except ValueError as exc:
-                    raise ConfigError(f"{key}: invalid JSON list: {exc}") from None
-            else:
-                raw = [part.strip() for part in text.split(",") if part.strip()]
-        if not isinstance(raw, (list, tuple, set, frozenset)):
-            raise ConfigError(f"{key}: expected a list, got {raw!r}")
-        return tuple(_coerce(item, args[0], f"{key}[{i}]") for i, item in enumerate(raw))
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        if isinstance(raw, hint):
-            return raw
-        if isinstance(raw, str):
-            name = raw.strip().split(".")[-1]
-            for member in hint:
-                if name.lower() in (member.name.lower(), str(member.value).lower()):
-                    return member
-        choices = ", ".join(m.name for m in hint)
-        raise ConfigError(f"{key}: expected one of {choices}, got {raw!r}")
-    if isinstance(hint, type) and issubclass(hint, _Config):
-        if isinstance(raw, hint):
-            return raw
-        if isinstance(raw, str):
-            try:
-                raw = json.loads(raw)
-            except ValueError as exc:
-                raise ConfigError(f"{key}: invalid JSON object: {exc}") from None
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"{key}: expected a {hint.__name__} or a dict, got {raw!r}")
-        return hint.from_mapping(raw, source=key)
-    return raw
-
-
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _type_hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-        _HINTS[cls] = {f.name: _HINTS[cls][f.name] for f in dataclasses.fields(cls)}
-    return _HINTS[cls]
 
 
 def _freeze_lists(obj: Any) -> None:
@@ -355,88 +294,8 @@ def _check(ok: bool, key: str, message: str) -> None:
         raise ConfigError(f"{key}: {message}")
 
 
-def _compile(compile_fn: Any, selector: str, key: str) -> None:
-    from cssselect import SelectorError
-    from lxml.etree import XPathError
-
+def _compile(selector: str, key: str) -> None:
     try:
-        compile_fn(selector)
+        compile_css(selector)
     except (SelectorError, XPathError) as exc:
         raise ConfigError(f"{key}: invalid CSS selector {selector!r}: {exc}") from None
-
-
-def _did_you_mean(key: str, names: Mapping[str, Any]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(key, list(names), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-# --- settings ----------------------------------------------------------------------------
-
-#: Settings that are not CrawlerRunConfig fields, with their defaults. Every other
-#: ``C4_<FIELD>`` setting is a CrawlerRunConfig field; any other ``C4_`` name is an error.
-ENGINE_SETTINGS: dict[str, Any] = {
-    "C4_ENABLED": True,
-    "C4_EMIT_ITEMS": True,
-    "C4_PROGRESS": True,
-    # link previews and scores (c4scrapy/previews.py, c4scrapy/core/scoring/)
-    "C4_PREVIEW_CACHE_SIZE": 5000,
-    "C4_PREVIEW_MAX_BYTES": 65536,
-    "C4_PREVIEW_RANGE_BYTES": 8192,
-    "C4_PREVIEW_ALLOW_PRIVATE": False,
-    "C4_SCORE_WEIGHTS": None,
-    # structured extraction (c4scrapy/pipelines.py, c4scrapy/core/llm/strategy.py)
-    "C4_LLM_CONCURRENCY": 8,
-    "C4_LLM_TIMEOUT": 60.0,
-    "C4_LLM_MAX_RETRIES": 2,
-    "C4_LLM_BACKOFF_BASE_DELAY": 2.0,
-    "C4_LLM_BACKOFF_MAX_DELAY": 60.0,
-    # distributed crawls (c4scrapy/contrib/redis.py)
-    "C4_REDIS_IDLE_TIMEOUT": 2.0,
-    # browser pages (c4scrapy/browser.py)
-    "C4_BROWSER_ENABLED": False,
-    "C4_BROWSER_EXECUTABLE": None,
-    "C4_BROWSER_CAPTURES_DIR": None,
-    "C4_BROWSER_BLOCK_RESOURCES": [],
-    "C4_BROWSER_CAPTURE_CONCURRENCY": 1,
-    "C4_BROWSER_SCREENSHOT_MAX_HEIGHT": 20000,
-}
-
-_SETTING_RE = re.compile(r"^C4_[A-Z0-9_]+$")
-
-
-def config_from_settings(settings: Any) -> CrawlerRunConfig:
-    """The settings layer: ``C4_<FIELD>`` for each CrawlerRunConfig field.
-
-    Raises ConfigError naming the setting for unknown ``C4_*`` names and bad values.
-    """
-    fields = {f"C4_{name.upper()}": name for name in CrawlerRunConfig.field_names()}
-    values: dict[str, Any] = {}
-    for key in list(settings.keys()) if hasattr(settings, "keys") else list(settings):
-        if not isinstance(key, str) or not key.startswith("C4_"):
-            continue
-        if key in fields:
-            values[fields[key]] = settings[key]
-        elif key not in ENGINE_SETTINGS and _SETTING_RE.match(key):
-            known = list(fields) + list(ENGINE_SETTINGS)
-            raise ConfigError(f"unknown setting {key!r}{_did_you_mean(key, dict.fromkeys(known))}")
-    try:
-        return CrawlerRunConfig.from_mapping(values, source="settings")
-    except ConfigError as exc:
-        text = str(exc)
-        for setting, name in fields.items():
-            text = text.replace(f"settings: {name}", f"setting {setting}", 1)
-        raise ConfigError(text) from None
-
-
-def resolve(base: CrawlerRunConfig, override: Any, *, source: str) -> CrawlerRunConfig:
-    """Lay one more layer (a CrawlerRunConfig, a dict, JSON text, or None) over ``base``."""
-    if override is None or override is True:
-        return base
-    if isinstance(override, str):
-        try:
-            override = json.loads(override)
-        except ValueError as exc:
-            raise ConfigError(f"{source}: invalid JSON: {exc}") from None
-    return base.merged(override, source=source)

@@ -41,6 +41,7 @@ from w3lib.encoding import (
 from c4scrapy.core.cleaned_html import clean_html, generate_markdown, raw_source
 from c4scrapy.core.config import CrawlerRunConfig
 from c4scrapy.core.items import PageItem
+from c4scrapy.core.layers import resolve
 from c4scrapy.core.links import extract_links
 from c4scrapy.core.media import extract_media
 from c4scrapy.core.metadata import extract_metadata
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_DEFAULT_CONFIG: CrawlerRunConfig | None = None
+_DEFAULT_CONFIG = CrawlerRunConfig()
 #: The WHATWG MIME sniffing "binary data bytes": never in text (tab, LF, FF, CR and ESC are).
 _BINARY_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 _SNIFF_CHARS = 1445
@@ -291,14 +292,9 @@ def _excluded_roots(doc: HtmlElement, config: CrawlerRunConfig) -> list[HtmlElem
 
 
 def _as_config(config: CrawlerRunConfig | Mapping[str, Any] | None) -> CrawlerRunConfig:
-    global _DEFAULT_CONFIG
     if isinstance(config, CrawlerRunConfig):
         return config
-    if config is None:
-        if _DEFAULT_CONFIG is None:
-            _DEFAULT_CONFIG = CrawlerRunConfig()
-        return _DEFAULT_CONFIG
-    return CrawlerRunConfig.from_mapping(config)
+    return resolve(_DEFAULT_CONFIG, config, source="config")
 
 
 def _failed(item: PageItem, message: str, counts: Counter[str], started: float) -> PageItem:

@@ -64,7 +64,8 @@ from cssselect import SelectorError
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 
-from c4scrapy.core.config import ConfigError
+from c4scrapy.core.coerce import did_you_mean
+from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.selectors import compile_css
 
 if TYPE_CHECKING:
@@ -561,12 +562,10 @@ def _inside(element: Any, scopes: list[Any]) -> bool:
 
 
 def _check_keys(raw: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
-    import difflib
 
     for key in raw:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(str(key), allowed)
             raise ConfigError(f"{where}: unknown key {key!r}{hint}")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -46,12 +47,6 @@ _FAST_RE = re.compile(
     rf"([{_URL_CHARS}]*)(?:#([{_URL_CHARS}#]*))?\Z"
 )
 
-#: ``UrlResolver`` results shared across pages (the menus repeated on every page of a site):
-#: absolute hrefs, and root-relative ones by the base's origin; whether the fragment is kept
-#: is part of the key only for an href with one. Other relative hrefs depend on the whole
-#: page URL, so only that page's cache (``_page_cache``) holds them.
-_SHARED: dict[tuple[bool, str, str], tuple[str, str] | None] = {}
-_SHARED_MAX = 20_000
 _MISSING: Any = object()
 
 _tld = tldextract.TLDExtract(suffix_list_urls=(), include_psl_private_domains=True, cache_dir=None)
@@ -153,6 +148,52 @@ def _remove_dot_segments(path: str) -> str:
     return f"/{joined}/" if joined and segments[-1] in (".", "..") else f"/{joined}"
 
 
+Resolved = tuple[str, str] | None
+
+
+class UrlCache:
+    """What ``UrlResolver`` has resolved, kept for the pages to come.
+
+    ``shared`` holds the results every page of a site can reuse (the menus repeated on
+    every page): absolute hrefs, and root-relative ones by the base's origin; whether the
+    fragment is kept is part of the key only for an href with one. It is emptied when it
+    reaches ``max_shared`` entries. Other relative hrefs depend on the whole page URL: they
+    live in the page's own table (``page(base, keep_fragment)``), of which the last
+    ``max_pages`` are kept (the links, media and cleaned_html of one page share it).
+    """
+
+    def __init__(self, max_shared: int = 20_000, max_pages: int = 8) -> None:
+        self.max_shared = max_shared
+        self.max_pages = max_pages
+        self.shared: dict[tuple[bool, str, str], Resolved] = {}
+        self._pages: OrderedDict[tuple[str, bool], dict[str, Resolved]] = OrderedDict()
+
+    def page(self, base: str, keep_fragment: bool) -> dict[str, Resolved]:
+        """The results of one page's resolvers, by href."""
+        key = (base, keep_fragment)
+        table = self._pages.get(key)
+        if table is None:
+            table = self._pages[key] = {}
+            if len(self._pages) > self.max_pages:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(key)
+        return table
+
+    def share(self, key: tuple[bool, str, str], result: Resolved) -> None:
+        if len(self.shared) >= self.max_shared:
+            self.shared.clear()
+        self.shared[key] = result
+
+    def clear(self) -> None:
+        self.shared.clear()
+        self._pages.clear()
+
+
+#: The cache of ``extract_page`` calls that bring none (the plain API, the CLI).
+DEFAULT_CACHE = UrlCache()
+
+
 class UrlResolver:
     """``normalize_url`` for the many hrefs of one page: same results, with a per-page
     cache and a fast path for the common shapes (plain ASCII absolute, root-relative,
@@ -162,11 +203,14 @@ class UrlResolver:
     the base URL (the last few bases are kept), and an href without ``#`` has one result
     whether fragments are kept or not."""
 
-    def __init__(self, base: str, *, keep_fragment: bool = False) -> None:
+    def __init__(
+        self, base: str, *, keep_fragment: bool = False, cache: UrlCache | None = None
+    ) -> None:
         self.base = base
         self.keep_fragment = keep_fragment
-        self._plain = _page_cache(base, False)
-        self._anchors = _page_cache(base, True) if keep_fragment else self._plain
+        self._cache = cache = cache if cache is not None else DEFAULT_CACHE
+        self._plain = cache.page(base, False)
+        self._anchors = cache.page(base, True) if keep_fragment else self._plain
         self._origin, self._host, self._page, self._dir = _base_parts(base)
 
     def resolve(self, href: str) -> tuple[str, str] | None:
@@ -181,15 +225,13 @@ class UrlResolver:
             key = (anchor, "", href)
         elif self._origin and href[:1] == "/" and href[1:2] != "/":
             key = (anchor, self._origin, href)
-        result = _SHARED.get(key, _MISSING) if key else _MISSING
+        result = self._cache.shared.get(key, _MISSING) if key else _MISSING
         if result is _MISSING:
             result = self._fast(href) if self._origin else None
             if result is None:
                 result = _normalize(href, self.base, self.keep_fragment)
             if key:
-                if len(_SHARED) >= _SHARED_MAX:
-                    _SHARED.clear()
-                _SHARED[key] = result
+                self._cache.share(key, result)
         cache[href] = result
         return result
 
@@ -221,12 +263,6 @@ class UrlResolver:
             before_query = before_query[:path_at] + _remove_dot_segments(before_query[path_at:])
         url = before_query + question + query if query else before_query
         return (f"{url}#{fragment}" if fragment and self.keep_fragment else url), host
-
-
-@lru_cache(maxsize=8)
-def _page_cache(base: str, keep_fragment: bool) -> dict[str, tuple[str, str] | None]:
-    """The results of one page's resolvers (``UrlResolver``), by href."""
-    return {}
 
 
 @lru_cache(maxsize=1024)

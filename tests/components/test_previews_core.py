@@ -6,6 +6,7 @@ import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 
+from c4scrapy._runtime import C4Runtime
 from c4scrapy.core.config import CrawlerRunConfig, LinkPreviewConfig
 from c4scrapy.core.head import head_end, parse_head
 from c4scrapy.core.items import PageItem
@@ -307,7 +308,7 @@ RESOLVER_ANSWERS = {
 def _previews(settings: dict | None = None) -> tuple[LinkPreviews, FakeResolver]:
     crawler = get_crawler(settings_dict=settings or {})
     resolver = FakeResolver(RESOLVER_ANSWERS)
-    return LinkPreviews(crawler, resolver=resolver), resolver
+    return LinkPreviews(C4Runtime.of(crawler), resolver=resolver), resolver
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ import pytest
 from scrapy.settings import Settings
 
 from c4scrapy import CacheMode, ConfigError, CrawlerRunConfig, LinkPreviewConfig
-from c4scrapy.core.config import SOCIAL_MEDIA_DOMAINS, config_from_settings, resolve
-from c4scrapy.spiderargs import spider_config
+from c4scrapy.core.config import SOCIAL_MEDIA_DOMAINS
+from c4scrapy.core.layers import config_from_settings, resolve, spider_config
+from c4scrapy.settings import C4Settings
 
 
 def test_docs_snippet_builds_unchanged() -> None:
@@ -68,7 +69,7 @@ def test_docs_snippet_builds_unchanged() -> None:
     ],
 )
 def test_string_values_are_coerced(field: str, raw: object, expected: object) -> None:
-    assert getattr(CrawlerRunConfig.from_mapping({field: raw}), field) == expected
+    assert getattr(resolve(CrawlerRunConfig(), {field: raw}, source="config"), field) == expected
 
 
 @pytest.mark.parametrize(
@@ -100,8 +101,37 @@ def test_string_values_are_coerced(field: str, raw: object, expected: object) ->
 )
 def test_bad_values_name_the_key(values: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:
-        CrawlerRunConfig.from_mapping(values)
+        resolve(CrawlerRunConfig(), values, source="config")
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        CrawlerRunConfig(exclude_external_links=False),
+        {"exclude_external_links": False},
+        '{"exclude_external_links": false}',
+    ],
+)
+def test_a_layer_applies_the_fields_it_was_given_even_at_their_default(layer: object) -> None:
+    base = CrawlerRunConfig(exclude_external_links=True, word_count_threshold=5)
+    config = resolve(base, layer, source='request.meta["c4"]')
+    assert config.exclude_external_links is False
+    assert config.word_count_threshold == 5  # not given by the layer: the base's value
+
+
+def test_set_fields_survive_layering_and_pickling() -> None:
+    config = CrawlerRunConfig(css_selector="main").merged({"only_text": True})
+    assert config.set_fields == {"css_selector", "only_text"}
+    assert pickle.loads(pickle.dumps(config)).set_fields == config.set_fields
+    assert CrawlerRunConfig().set_fields == frozenset()
+
+
+def test_markdown_generator_must_be_a_generator() -> None:
+    with pytest.raises(ConfigError, match="markdown_generator: expected a markdown generator"):
+        CrawlerRunConfig(markdown_generator=3)
+    with pytest.raises(ConfigError, match="markdown_generator: expected 'default', 'none' or a"):
+        resolve(CrawlerRunConfig(), {"markdown_generator": {"a": 1}}, source="config")
 
 
 def test_constructor_rejects_unknown_keyword() -> None:
@@ -117,18 +147,23 @@ def test_link_preview_config_validation() -> None:
 
 
 def test_settings_layer_names_the_setting() -> None:
-    config = config_from_settings(Settings({"C4_EXCLUDE_EXTERNAL_LINKS": "true"}))
+    config = config_from_settings(
+        Settings({"C4_EXCLUDE_EXTERNAL_LINKS": "true"}), C4Settings.names()
+    )
     assert config.exclude_external_links is True
     with pytest.raises(ConfigError, match="setting C4_WORD_COUNT_THRESHOLD: expected an integer"):
-        config_from_settings(Settings({"C4_WORD_COUNT_THRESHOLD": "ten"}))
+        config_from_settings(Settings({"C4_WORD_COUNT_THRESHOLD": "ten"}), C4Settings.names())
     with pytest.raises(ConfigError, match="unknown setting 'C4_EXCLUDE_EXTERNAL_LINK'"):
-        config_from_settings(Settings({"C4_EXCLUDE_EXTERNAL_LINK": True}))
-    config_from_settings(Settings({"C4_ENABLED": True, "C4_EMIT_ITEMS": False}))
+        config_from_settings(Settings({"C4_EXCLUDE_EXTERNAL_LINK": True}), C4Settings.names())
+    config_from_settings(
+        Settings({"C4_ENABLED": True, "C4_EMIT_ITEMS": False}), C4Settings.names()
+    )
 
 
 def test_layers_override_in_order() -> None:
     settings = config_from_settings(
-        Settings({"C4_WORD_COUNT_THRESHOLD": 5, "C4_EXCLUDE_EXTERNAL_LINKS": True})
+        Settings({"C4_WORD_COUNT_THRESHOLD": 5, "C4_EXCLUDE_EXTERNAL_LINKS": True}),
+        C4Settings.names(),
     )
     spider = resolve(settings, {"word_count_threshold": "7"}, source="spider")
     meta = resolve(spider, CrawlerRunConfig(only_text=True), source="meta")

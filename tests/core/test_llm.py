@@ -295,8 +295,8 @@ def test_token_estimate_counts_long_words_by_length(text, tokens) -> None:
 
 
 def test_spider_arguments_build_the_strategy_and_a_filter_for_fit_inputs(tmp_path) -> None:
+    from c4scrapy.core.layers import spider_config
     from c4scrapy.core.markdown import BM25ContentFilter, PruningContentFilter
-    from c4scrapy.spiderargs import spider_config
 
     schema = tmp_path / "product.json"
     schema.write_text('{"type": "object", "properties": {"name": {"type": "string"}}}')
@@ -325,13 +325,13 @@ def test_spider_arguments_build_the_strategy_and_a_filter_for_fit_inputs(tmp_pat
     [
         ({"llm_instruction": "x"}, "-a llm_provider: required"),
         ({"llm_provider": "openai/x", "llm_input_format": "pdf"}, "-a llm_input_format: expected"),
-        ({"llm_provider": "openai/x", "llm_temprature": "1"}, "did you mean llm_temperature"),
+        ({"llm_provider": "openai/x", "llm_temprature": "1"}, "did you mean 'llm_temperature'"),
         ({"llm_provider": "openai/x", "llm_schema": "/nope.json"}, "-a llm_schema: cannot read"),
         ({"llm_provider": "openai/x", "schema": "{}"}, "choose one extraction strategy"),
     ],
 )
 def test_bad_llm_spider_arguments_name_the_argument(args, message) -> None:
-    from c4scrapy.spiderargs import spider_config
+    from c4scrapy.core.layers import spider_config
 
     with pytest.raises(ConfigError, match=message):
         spider_config(args)

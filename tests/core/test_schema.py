@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from c4scrapy import CrawlerRunConfig, JsonCssExtractionStrategy, JsonXPathExtractionStrategy
-from c4scrapy.core.config import ConfigError, config_from_settings
+from c4scrapy.core.exceptions import ConfigError
+from c4scrapy.core.layers import config_from_settings, resolve
 from c4scrapy.core.page import parse_html
 from c4scrapy.core.schema import element_text, load_schema_strategy
+from c4scrapy.settings import C4Settings
 from tests._support.crawling import run_crawl
 
 PAGE = """<html><head><title>Shop</title></head><body>
@@ -350,14 +352,17 @@ def test_strategies_pickle_and_config_accepts_schemas(tmp_path) -> None:
     strategy = pickle.loads(pickle.dumps(JsonCssExtractionStrategy(schema)))
     assert strategy == JsonCssExtractionStrategy(schema)
     assert strategy.extract_tree(DOC)[1] == {"title": "Widget Pro"}
-    assert CrawlerRunConfig(extraction_strategy=schema).extraction_strategy == strategy
+    as_layer = resolve(CrawlerRunConfig(), {"extraction_strategy": schema}, source="meta")
+    assert as_layer.extraction_strategy == strategy
     path = tmp_path / "p.json"
     path.write_text(json.dumps(schema))
-    assert config_from_settings({"C4_EXTRACTION_STRATEGY": str(path)}).extraction_strategy == (
-        strategy
-    )
+    assert config_from_settings(
+        {"C4_EXTRACTION_STRATEGY": str(path)}, C4Settings.names()
+    ).extraction_strategy == (strategy)
     with pytest.raises(ConfigError, match=r"setting C4_EXTRACTION_STRATEGY: .*cannot read"):
-        config_from_settings({"C4_EXTRACTION_STRATEGY": str(tmp_path / "nope.json")})
+        config_from_settings(
+            {"C4_EXTRACTION_STRATEGY": str(tmp_path / "nope.json")}, C4Settings.names()
+        )
     with pytest.raises(ConfigError, match="extraction_strategy: expected JsonCssExtraction"):
         CrawlerRunConfig(extraction_strategy=42)
 
@@ -427,14 +432,16 @@ def test_pipeline_counts_and_warns_once_when_the_base_selector_keeps_missing(cap
     crawler.stats.open_spider()
     pipeline = SchemaExtractionPipeline.from_crawler(crawler)
     config = CrawlerRunConfig(
-        extraction_strategy={
-            "name": "Cards",
-            "baseSelector": "div.card",
-            "fields": [
-                {"name": "t", "selector": "h3", "type": "text"},
-                {"name": "missing", "selector": ".nope", "type": "text"},
-            ],
-        },
+        extraction_strategy=JsonCssExtractionStrategy(
+            {
+                "name": "Cards",
+                "baseSelector": "div.card",
+                "fields": [
+                    {"name": "t", "selector": "h3", "type": "text"},
+                    {"name": "missing", "selector": ".nope", "type": "text"},
+                ],
+            }
+        ),
     )
     pages = ['<div class="card"><h3>x</h3></div>'] + ["<p>no cards</p>"] * (
         EMPTY_PAGES_WARNING + 2

@@ -530,7 +530,7 @@ def test_docs_example_requests_survive_jobdir_pickling(monkeypatch) -> None:
 def test_litellm_is_not_imported_until_an_llm_strategy_runs() -> None:
     code = (
         "import sys, c4scrapy, c4scrapy.pipelines, c4scrapy.core.llm.strategy, spiders.site;"
-        "from c4scrapy.spiderargs import spider_config;"
+        "from c4scrapy.core.layers import spider_config;"
         "spider_config({'llm_provider': 'openai/x', 'llm_instruction': 'x'});"
         "print('litellm' in sys.modules)"
     )

@@ -61,7 +61,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from c4scrapy.core.chunking import chunk_text
-from c4scrapy.core.config import ConfigError
+from c4scrapy.core.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -860,82 +860,6 @@ class LLMExtractionStrategy:
         params = self.llm_config.completion_params()
         params.setdefault("temperature", 0.01)
         return params
-
-    # -- building from spider arguments ----------------------------------------------------
-
-    @classmethod
-    def from_args(cls, args: Mapping[str, Any]) -> LLMExtractionStrategy:
-        """From ``-a llm_<name>=value`` arguments (prefix removed; strings coerced).
-
-        LLMConfig names (``provider``, ``api_token``, ``base_url``, ``temperature``...) and
-        strategy names (``instruction``, ``schema`` (a JSON file or JSON text),
-        ``extraction_type``, ``chunk_token_threshold``, ``overlap_rate``,
-        ``word_token_rate``, ``apply_chunking``, ``input_format``, ``extra_args`` (JSON),
-        ``force_json_response``, ``verbose``).
-        """
-        from c4scrapy.core.config import _coerce
-
-        config_hints = {f.name: f.type for f in dataclasses.fields(LLMConfig)}
-        strategy_hints: dict[str, Any] = {
-            "instruction": str,
-            "extraction_type": str,
-            "chunk_token_threshold": int,
-            "overlap_rate": float,
-            "word_token_rate": float,
-            "apply_chunking": bool,
-            "input_format": str,
-            "force_json_response": bool,
-            "verbose": bool,
-        }
-        config_values: dict[str, Any] = {}
-        strategy_values: dict[str, Any] = {}
-        import typing
-
-        resolved = typing.get_type_hints(LLMConfig)
-        for key, raw in args.items():
-            where = f"-a llm_{key}"
-            if key in config_hints:
-                config_values[key] = _coerce(raw, resolved[key], where)
-            elif key in strategy_hints:
-                strategy_values[key] = _coerce(raw, strategy_hints[key], where)
-            elif key == "schema":
-                strategy_values["schema"] = _load_json(raw, where)
-            elif key == "extra_args":
-                value = _load_json(raw, where)
-                if not isinstance(value, dict):
-                    raise ConfigError(f"{where}: expected a JSON object")
-                strategy_values["extra_args"] = value
-            else:
-                import difflib
-
-                known = sorted([*config_hints, *strategy_hints, "schema", "extra_args"])
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = f" (did you mean llm_{close[0]}?)" if close else ""
-                raise ConfigError(f"unknown spider argument {where}{hint}")
-        if "provider" not in config_values:
-            raise ConfigError("-a llm_provider: required with the other -a llm_* arguments")
-        try:
-            return cls(llm_config=LLMConfig(**config_values), **strategy_values)
-        except ConfigError as exc:
-            raise ConfigError(
-                re.sub(r"^(LLMConfig|LLMExtractionStrategy)\.", "-a llm_", str(exc))
-            ) from None
-
-
-def _load_json(raw: Any, where: str) -> Any:
-    if not isinstance(raw, str):
-        return raw
-    text = raw.strip()
-    if not text.startswith(("{", "[")):
-        try:
-            with open(os.path.expanduser(text), encoding="utf-8") as f:
-                text = f.read()
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read {raw!r}: {exc.strerror}") from None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: invalid JSON: {exc}") from None
 
 
 def _as_json_schema(schema: Any) -> dict[str, Any] | None:

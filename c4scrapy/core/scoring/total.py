@@ -23,7 +23,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from c4scrapy.core.config import ConfigError
+from c4scrapy.core.exceptions import ConfigError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,116 @@
+"""``C4Runtime.of(crawler)``: the one place c4scrapy keeps per-crawl state.
+
+It owns the checked settings (``settings``), the crawl's base config (``config``: field
+defaults < ``C4_*`` settings < the spider's ``c4_config``), the services components share
+(``service(cls)``: the link-preview service, the browser capture store) and the URL cache
+of the pages' extraction (``urls``). Everything is dropped when the spider closes.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from c4scrapy import _meta
+from c4scrapy.core.layers import config_from_settings, resolve
+from c4scrapy.core.urls import UrlCache
+from c4scrapy.settings import C4Settings
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+
+    from c4scrapy.core.config import CrawlerRunConfig
+
+
+class Service(Protocol):
+    """A per-crawl helper built from the runtime (``C4Runtime.service(cls)``)."""
+
+    def __init__(self, runtime: C4Runtime) -> None: ...
+
+
+S = TypeVar("S", bound=Service)
+
+_runtimes: weakref.WeakKeyDictionary[Crawler, C4Runtime] = weakref.WeakKeyDictionary()
+
+
+class C4Runtime:
+    """Per-crawler state shared by every c4scrapy component.
+
+    Built on first use; construction checks the ``C4_*`` settings and the spider's
+    ``c4_config`` and raises ConfigError naming the key, so a bad value stops the crawl
+    at start-up.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.settings = C4Settings.from_settings(crawler.settings)
+        base = config_from_settings(crawler.settings, C4Settings.names())
+        spider = crawler.spider
+        self.config: CrawlerRunConfig = resolve(
+            base,
+            getattr(spider, "c4_config", None),
+            source=f"spider {getattr(spider, 'name', '?')} c4_config",
+        )
+        self.urls = UrlCache()
+        self._services: dict[type, Any] = {}
+        crawler.signals.connect(self.close, signal=signals.spider_closed)
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> C4Runtime:
+        """The crawler's runtime (built and checked on first call)."""
+        runtime = _runtimes.get(crawler)
+        if runtime is None:
+            runtime = _runtimes[crawler] = cls(crawler)
+        return runtime
+
+    @classmethod
+    def enabled_for(cls, crawler: Crawler) -> C4Runtime:
+        """``of(crawler)``, or NotConfigured for a component when ``C4_ENABLED`` is off."""
+        runtime = cls.of(crawler)
+        if not runtime.settings.enabled:
+            raise NotConfigured("c4scrapy is disabled: set C4_ENABLED=True to enable it")
+        return runtime
+
+    def service(self, cls: type[S]) -> S:
+        """The crawl's one instance of ``cls`` (built from this runtime on first use)."""
+        instance = self._services.get(cls)
+        if instance is None:
+            instance = self._services[cls] = cls(self)
+        return instance
+
+    def close(self) -> None:
+        """Drop the services and caches (at ``spider_closed``)."""
+        for service in self._services.values():
+            closer = getattr(service, "close", None)
+            if closer is not None:
+                closer()
+        self._services.clear()
+        self.urls.clear()
+        _runtimes.pop(self.crawler, None)
+
+    # -- per request -------------------------------------------------------------------
+
+    def applies_to(self, request: Request) -> bool:
+        return (
+            self.settings.enabled
+            and request.meta.get(_meta.CONFIG, True) is not False
+            and _meta.HEAD not in request.meta
+        )
+
+    def config_for(self, request: Request) -> CrawlerRunConfig:
+        """This request's config: the crawl's, with ``request.meta["c4"]`` laid over it."""
+        return resolve(self.config, request.meta.get(_meta.CONFIG), source='request.meta["c4"]')
+
+    def inc(self, counts: Mapping[str, Any], prefix: str = "c4/") -> None:
+        """Add ``counts`` to the crawl's stats under ``prefix``."""
+        stats = self.crawler.stats
+        if stats is None:
+            return
+        for key, value in counts.items():
+            if value:
+                stats.inc_value(prefix + key, value)

@@ -1,0 +1,106 @@
+"""Every ``C4_*`` setting that is not a CrawlerRunConfig field, read, typed and checked once.
+
+``C4Settings.from_settings(crawler.settings)`` runs at start-up (``C4Runtime``), and at
+add-on time for the browser settings; a bad value raises ConfigError naming the setting.
+The ``C4_<FIELD>`` settings of CrawlerRunConfig fields are read by
+``c4scrapy.core.layers.config_from_settings``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from c4scrapy.core.coerce import coerce, field_types
+from c4scrapy.core.exceptions import ConfigError
+from c4scrapy.core.scoring.total import ScoreWeights
+
+#: Playwright resource types ``C4_BROWSER_BLOCK_RESOURCES`` may name ("document" would
+#: abort the page itself).
+BLOCKABLE_RESOURCES = frozenset(
+    {"stylesheet", "image", "media", "font", "script", "texttrack", "xhr", "fetch", "other"}
+    | {"eventsource", "websocket", "manifest"}
+)
+
+
+def _at_least(lowest: float) -> Callable[[Any], str | None]:
+    return lambda value: None if value >= lowest else f"must be >= {lowest:g}, got {value!r}"
+
+
+def _blockable(value: tuple[str, ...]) -> str | None:
+    unknown = set(value) - BLOCKABLE_RESOURCES
+    if unknown:
+        return (
+            f"unknown resource type(s) {sorted(unknown)}; "
+            f"choose from {sorted(BLOCKABLE_RESOURCES)}"
+        )
+    return None
+
+
+def _setting(default: Any, check: Callable[[Any], str | None] | None = None) -> Any:
+    return dataclasses.field(default=default, metadata={"check": check})
+
+
+@dataclasses.dataclass(frozen=True)
+class C4Settings:
+    """One attribute per setting: ``C4_PREVIEW_MAX_BYTES`` is ``preview_max_bytes``."""
+
+    enabled: bool = True
+    emit_items: bool = True
+    progress: bool = True
+    # link previews and scores
+    preview_cache_size: int = _setting(5000, _at_least(1))
+    preview_max_bytes: int = _setting(65536, _at_least(1024))
+    preview_range_bytes: int = _setting(8192, _at_least(0))
+    preview_allow_private: bool = False
+    score_weights: Any = None
+    # structured extraction
+    llm_concurrency: int = _setting(8, _at_least(1))
+    llm_timeout: float = _setting(60.0, _at_least(0.001))
+    llm_max_retries: int = _setting(2, _at_least(0))
+    llm_backoff_base_delay: float = _setting(2.0, _at_least(0))
+    llm_backoff_max_delay: float = _setting(60.0, _at_least(0))
+    # distributed crawls (c4scrapy.contrib.redis)
+    redis_idle_timeout: float = _setting(2.0, _at_least(0.001))
+    # browser pages
+    browser_enabled: bool = False
+    browser_executable: str | None = None
+    browser_captures_dir: str | None = None
+    browser_block_resources: tuple[str, ...] = _setting((), _blockable)
+    browser_capture_concurrency: int = _setting(1, _at_least(1))
+    browser_screenshot_max_height: int = _setting(20000, _at_least(0))
+
+    @staticmethod
+    def setting_name(attribute: str) -> str:
+        return f"C4_{attribute.upper()}"
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """Every setting name this class reads."""
+        return tuple(cls.setting_name(f.name) for f in dataclasses.fields(cls))
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> C4Settings:
+        """Read, coerce and check every setting; ConfigError names the first bad one."""
+        types = field_types(cls)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            name = cls.setting_name(f.name)
+            raw = settings.get(name)
+            if raw is None:
+                continue
+            key = f"setting {name}"
+            value = coerce(raw, types[f.name], key)
+            check = f.metadata.get("check")
+            problem = check(value) if check is not None else None
+            if problem:
+                raise ConfigError(f"{key}: {problem}")
+            values[f.name] = value
+        self = cls(**values)
+        if self.preview_range_bytes > self.preview_max_bytes:
+            raise ConfigError(
+                "setting C4_PREVIEW_RANGE_BYTES: must be 0 (off) or <= C4_PREVIEW_MAX_BYTES"
+            )
+        object.__setattr__(self, "score_weights", ScoreWeights.from_setting(self.score_weights))
+        return self

@@ -25,7 +25,13 @@ BLOCKABLE_RESOURCES = frozenset(
 
 
 def _at_least(lowest: float) -> Callable[[Any], str | None]:
-    return lambda value: None if value >= lowest else f"must be >= {lowest:g}, got {value!r}"
+    def check(value: float) -> str | None:
+        if value >= lowest:
+            return None
+        kind = "an integer" if isinstance(value, int) else "a number"
+        return f"expected {kind} >= {lowest:g}, got {value!r}"
+
+    return check
 
 
 def _blockable(value: tuple[str, ...]) -> str | None:

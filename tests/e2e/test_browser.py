@@ -302,7 +302,7 @@ def test_browser_features_in_one_crawl(browser_site, tmp_path):
         spider="browser_plan",
         args={"plan": json.dumps(plan)},
         settings={
-            "SPIDER_MODULES": "tests.test_browser",
+            "SPIDER_MODULES": "tests.e2e.test_browser",
             "C4_BROWSER_ENABLED": "True",
             "CONCURRENT_REQUESTS": 8,
         },
@@ -495,7 +495,7 @@ def test_browser_asked_per_request_without_the_handler_is_reported(browser_site,
         tmp_path,
         spider="browser_plan",
         args={"plan": json.dumps(plan)},
-        settings={"SPIDER_MODULES": "tests.test_browser"},  # no C4_BROWSER_ENABLED
+        settings={"SPIDER_MODULES": "tests.e2e.test_browser"},  # no C4_BROWSER_ENABLED
         timeout=60,
     )
     assert len(run.items) == 2

@@ -62,7 +62,7 @@ def crawl(
         workdir,
         spider=ExamplesSpider.name,
         args={"requests": requests},
-        settings={"SPIDER_MODULES": "tests.test_docs_examples", **settings},
+        settings={"SPIDER_MODULES": "tests.e2e.test_docs_examples", **settings},
     )
     items = {item["url"]: PageItem(**item) for item in run.items}
     assert set(items) == {url for url, _ in pages}, run.log[-3000:]

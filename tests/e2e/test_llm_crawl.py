@@ -333,7 +333,7 @@ def crawl(tmp_path_factory) -> tuple[CrawlRun, FakeLLM, dict[str, dict[str, Any]
                 "llm_temperature": 0.2,
             },
             settings={
-                "SPIDER_MODULES": "tests.test_llm_crawl",
+                "SPIDER_MODULES": "tests.e2e.test_llm_crawl",
                 "C4_LLM_CONCURRENCY": 3,
                 "C4_LLM_TIMEOUT": 5,
                 "C4_LLM_MAX_RETRIES": 1,

@@ -8,6 +8,8 @@ of the pages' extraction (``urls``). Everything is dropped when the spider close
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -16,6 +18,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from c4scrapy import _meta
+from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.layers import config_from_settings, resolve
 from c4scrapy.core.urls import UrlCache
 from c4scrapy.settings import C4Settings
@@ -36,6 +39,35 @@ class Service(Protocol):
 S = TypeVar("S", bound=Service)
 
 _runtimes: weakref.WeakKeyDictionary[Crawler, C4Runtime] = weakref.WeakKeyDictionary()
+logger = logging.getLogger(__name__)
+
+
+def report_startup_error(error: ConfigError) -> None:
+    """Have ``error``, raised while the crawl starts, reported as one log line.
+
+    Scrapy lets asyncio report a crawl that fails to start ("Task exception was never
+    retrieved", with the traceback); for a configuration error the message says it all.
+    Other exceptions keep asyncio's report.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # not under a running crawl (tests, the plain API): the caller sees it
+    previous = loop.get_exception_handler()
+    if getattr(previous, "_c4_startup", False):
+        return
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exception = context.get("exception")
+        if isinstance(exception, ConfigError):
+            logger.error("Invalid configuration: %s", exception)
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    handler._c4_startup = True  # type: ignore[attr-defined]
+    loop.set_exception_handler(handler)
 
 
 class C4Runtime:
@@ -65,7 +97,11 @@ class C4Runtime:
         """The crawler's runtime (built and checked on first call)."""
         runtime = _runtimes.get(crawler)
         if runtime is None:
-            runtime = _runtimes[crawler] = cls(crawler)
+            try:
+                runtime = _runtimes[crawler] = cls(crawler)
+            except ConfigError as exc:
+                report_startup_error(exc)
+                raise
         return runtime
 
     @classmethod

@@ -14,13 +14,15 @@ reached first. Without a query the crawl order is Scrapy's usual one.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.url import canonicalize_url
 
 from c4scrapy import _meta
-from c4scrapy._runtime import C4Runtime
+from c4scrapy._runtime import C4Runtime, report_startup_error
+from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.layers import spider_config
 from c4scrapy.middlewares import failed_page
 from c4scrapy.previews import LinkPreviews, link_priorities
@@ -47,12 +49,14 @@ class SiteSpider(scrapy.Spider):
         # Scrapy's own arguments; Scrapyd adds _job (the job id) to every crawl it starts.
         own = {k: kwargs.pop(k) for k in list(kwargs) if k in ("name", "start_urls", "_job")}
         super().__init__(**own)
-        if not url:
-            raise ValueError("the site spider needs a start URL: scrapy crawl site -a url=URL")
-        self.url = url
-        self.max_pages = _positive_int(max_pages, "max_pages")
-        self.max_depth = _positive_int(depth, "depth", allow_zero=True)
-        self.c4_config = spider_config(kwargs)
+        try:
+            self.url = _start_url(url)
+            self.max_pages = _positive_int(max_pages, "max_pages")
+            self.max_depth = _positive_int(depth, "depth", allow_zero=True)
+            self.c4_config = spider_config(kwargs)
+        except ConfigError as exc:
+            report_startup_error(exc)
+            raise
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         # With JOBDIR, spider.state survives a pause, so a resumed crawl keeps its count.
@@ -115,13 +119,24 @@ class SiteSpider(scrapy.Spider):
         return True
 
 
+def _start_url(url: str | None) -> str:
+    if not url:
+        raise ConfigError("the site spider needs a start URL: scrapy crawl site -a url=URL")
+    parts = urlsplit(url.strip())
+    if not (parts.scheme and parts.netloc):
+        raise ConfigError(
+            f"-a url: expected an absolute URL such as https://example.com/, got {url!r}"
+        )
+    return url.strip()
+
+
 def _positive_int(value: str | int | None, name: str, *, allow_zero: bool = False) -> int | None:
     if value is None or value == "":
         return None
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"-a {name}: expected an integer, got {value!r}") from None
+        raise ConfigError(f"-a {name}: expected an integer, got {value!r}") from None
     if number < 0 or (number == 0 and not allow_zero):
-        raise ValueError(f"-a {name}: must be {'>= 0' if allow_zero else '> 0'}, got {number}")
+        raise ConfigError(f"-a {name}: must be {'>= 0' if allow_zero else '> 0'}, got {number}")
     return number

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,6 +44,8 @@ SOCIAL_MEDIA_DOMAINS: tuple[str, ...] = (
     "reddit.com",
 )
 
+
+_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9:_.-]*")
 
 #: Playwright's navigation events, for ``wait_until``.
 WAIT_UNTIL = ("commit", "domcontentloaded", "load", "networkidle")
@@ -98,11 +101,14 @@ class _Config:
                     f"{source}: unknown {type(self).__name__} field {key!r}"
                     f"{did_you_mean(key, hints)}"
                 )
-            changes[key] = coerce(raw, hints[key], f"{source}: {key}")
+            label = f"{source} {key}" if source.startswith("-") else f"{source}: {key}"
+            changes[key] = coerce(raw, hints[key], label)
         try:
             result = dataclasses.replace(self, **changes)  # type: ignore[type-var]
         except ConfigError as exc:
-            raise ConfigError(f"{source}: {exc}") from None
+            raise ConfigError(
+                f"{source} {exc}" if source.startswith("-") else f"{source}: {exc}"
+            ) from None
         object.__setattr__(result, "_set_fields", self.set_fields | changes.keys())
         return result
 
@@ -245,6 +251,12 @@ class CrawlerRunConfig(_Config):
         _check(
             self.image_description_max_words >= 0, "image_description_max_words", "must be >= 0"
         )
+        for tag in self.excluded_tags:
+            _check(
+                isinstance(tag, str) and _TAG_NAME.fullmatch(tag) is not None,
+                "excluded_tags",
+                f"{tag!r} is not a tag name",
+            )
         for name in ("exclude_social_media_domains", "exclude_domains", "internal_domains"):
             for domain in getattr(self, name):
                 _check(

@@ -28,6 +28,9 @@ USER_PAGE_INIT = "_c4_user_page_init_callback"
 #: Images are blocked on this browser page (for wait_for_images=False).
 IMAGES_BLOCKED = "_c4_images_blocked"
 
+#: A redirect hop the duplicate filter dropped, sent again to end as the request's item.
+REDIRECT_DROPPED = "_c4_redirect_dropped"
+
 #: Keys that must not travel with ``meta=response.meta`` into follow-up requests.
 PER_RESPONSE = (PAGE, FAILURE, EMITTED)
 
@@ -37,13 +40,32 @@ FAILURE_FLAG = "c4_failure"
 HEAD_FLAG = "c4_head"
 
 
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_XML_TYPES = frozenset({"text/xml", "application/xml"})
+
+
 def requested_url(request: Request) -> str:
     """The URL the crawl asked for (before redirects)."""
     return request.meta.get("redirect_urls", [request.url])[0]
 
 
+def content_type(response: Response) -> str:
+    """The response's declared media type, lowercased, without parameters ("" if none)."""
+    header = response.headers.get(b"Content-Type") or b""
+    return header.split(b";", 1)[0].strip().lower().decode("latin-1")
+
+
 def is_html(response: Response) -> bool:
-    """An HTML page (an XHTML page served as XML included)."""
-    if isinstance(response, HtmlResponse):
+    """An HTML page: declared as HTML, XHTML served as XML, or undeclared and sniffed as
+    HTML by Scrapy. A page declared as something else (an image, a PDF...) is not HTML,
+    whatever its bytes look like, as browsers decide."""
+    declared = content_type(response)
+    if declared in _HTML_TYPES:
         return True
-    return isinstance(response, XmlResponse) and b"<html" in response.body[:4096].lower()
+    if declared in _XML_TYPES or declared.endswith("+xml"):
+        return b"<html" in response.body[:4096].lower()
+    if declared:
+        return False
+    if isinstance(response, XmlResponse):
+        return b"<html" in response.body[:4096].lower()
+    return isinstance(response, HtmlResponse)

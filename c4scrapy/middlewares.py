@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
 
 from c4scrapy import _meta
 from c4scrapy._runtime import C4Runtime
@@ -38,34 +38,49 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+class RedirectToRequested(IgnoreRequest):
+    """A redirect to a URL the crawl has already requested (a redirect loop, an empty
+    ``Location``, a page already crawled), which Scrapy's duplicate filter drops silently."""
+
+
 class C4DownloaderMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.runtime = C4Runtime.enabled_for(crawler)
+        crawler.signals.connect(self._request_dropped, signal=signals.request_dropped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    def process_request(self, request: Request) -> None:
+    def process_request(self, request: Request) -> Response | None:
         if not self.runtime.applies_to(request):
-            return
+            return None
+        if request.meta.get(_meta.REDIRECT_DROPPED):
+            reason = f"redirected to {request.url}, which this crawl has already requested"
+            return self._stand_in(request, RedirectToRequested(reason))
         try:
             config = self.runtime.config_for(request)
         except ConfigError:
-            return  # recorded on the PageItem by the spider middleware
+            return None  # recorded on the PageItem by the spider middleware
         if config.cache_mode in (CacheMode.BYPASS, CacheMode.DISABLED):
             request.meta.setdefault("dont_cache", True)
         if config.browser:
             from c4scrapy.browser import setup_browser_request
 
             setup_browser_request(request, config)
+        return None
 
     def process_exception(self, request: Request, exception: Exception) -> Response | None:
         if not self.runtime.applies_to(request):
             return None
         if isinstance(exception, IgnoreRequest) and "offsite" in str(exception).lower():
             return None
+        return self._stand_in(request, exception)
+
+    def _stand_in(self, request: Request, exception: Exception) -> Response:
+        """A response that carries ``exception`` to the spider middleware, which makes the
+        request's failed PageItem from it."""
         request.meta[_meta.FAILURE] = exception
         request.meta["_dont_cache"] = True
         response = Response(request.url, status=200, request=request, flags=[_meta.FAILURE_FLAG])
@@ -74,6 +89,18 @@ class C4DownloaderMiddleware:
             stats.inc_value("downloader/response_count", -1)
             stats.inc_value("downloader/response_status_count/200", -1)
         return response
+
+    def _request_dropped(self, request: Request) -> None:
+        """A redirect hop the scheduler dropped as a duplicate still ends as an item: it
+        comes back, unfiltered, as a stand-in for the refusal."""
+        if (
+            request.meta.get("redirect_urls")
+            and not request.meta.get(_meta.REDIRECT_DROPPED)
+            and self.runtime.applies_to(request)
+            and self.crawler.engine is not None
+        ):
+            meta = {**request.meta, _meta.REDIRECT_DROPPED: True}
+            self.crawler.engine.crawl(request.replace(dont_filter=True, meta=meta))
 
 
 class C4SpiderMiddleware:
@@ -132,18 +159,28 @@ class C4SpiderMiddleware:
             page.error_message = f"invalid config: {exc}"
             self.runtime.inc({"pages/failed": 1, "pages/invalid_config": 1})
             return page
-        if not _meta.is_html(response):
-            content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        refusal = self._refusal(response)
+        if refusal is not None:
+            message, stat = refusal
             page = PageItem(url=url, success=False, status_code=response.status)
-            page.error_message = f"not an HTML response (Content-Type: {content_type or '?'})"
+            page.error_message = message
             page.attach_source(None, config, response.url)
-            self.runtime.inc({"pages/failed": 1, "pages/not_html": 1})
+            self.runtime.inc({"pages/failed": 1, stat: 1})
             return page
-        try:
-            tree: Any = response.selector
-        except ValueError:  # e.g. an unparsable <base href>: our own parse copes with it
-            tree = response.text
-        page = extract_page(tree, response.url, config, status_code=response.status, counts=counts)
+        tree: Any = response.body  # XHTML served as XML: parsed as HTML, by extract_page
+        if isinstance(response, HtmlResponse):
+            try:
+                tree = response.selector  # the tree the callback's response.css() reads too
+            except ValueError:  # e.g. an unparsable <base href>: our own parse copes
+                tree = response.text
+        page = extract_page(
+            tree,
+            response.url,
+            config,
+            status_code=response.status,
+            content_type=response.headers.get(b"Content-Type", b"").decode("latin-1"),
+            counts=counts,
+        )
         self._finish(page, response, url, config)
         self.runtime.inc(counts)
         self.runtime.inc({"extract_seconds": page.c4.get("extract_seconds", 0.0)})
@@ -159,6 +196,25 @@ class C4SpiderMiddleware:
                 extra={"spider": self.crawler.spider},
             )
         return page
+
+    def _refusal(self, response: Response) -> tuple[str, str] | None:
+        """Why ``response`` is not extracted (the item's error, a stat), or None."""
+        if 300 <= response.status < 400:
+            location = response.headers.get(b"Location", b"").decode("latin-1")
+            target = f" to {location!r}" if location else " without a Location"
+            return (
+                f"HTTP {response.status}: redirect{target} not followed",
+                "pages/redirect_not_followed",
+            )
+        if not _meta.is_html(response):
+            declared = _meta.content_type(response) or "?"
+            return f"not an HTML response (Content-Type: {declared})", "pages/not_html"
+        limit = self.runtime.settings.max_page_bytes
+        if limit and len(response.body) > limit:
+            size = len(response.body)
+            message = f"page too large: {size} bytes, over C4_MAX_PAGE_BYTES ({limit}); not parsed"
+            return message, "pages/too_large"
+        return None
 
     def _finish(
         self, page: PageItem, response: Response, url: str, config: CrawlerRunConfig
@@ -216,7 +272,13 @@ class C4SpiderMiddleware:
             return None
         spider = self.crawler.spider
         failure = response.meta.get(_meta.FAILURE)
-        if exception is failure:
+        if isinstance(exception, RedirectToRequested):
+            logger.info(
+                "Not following the redirect of %(url)s: %(reason)s",
+                {"url": page.url, "reason": exception},
+                extra={"spider": spider},
+            )
+        elif exception is failure:
             logger.error(
                 "Error downloading %(request)s: %(reason)s",
                 {"request": response.request, "reason": page.error_message},

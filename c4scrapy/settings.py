@@ -76,6 +76,12 @@ class C4Settings:
     browser_block_resources: tuple[str, ...] = _setting((), _blockable)
     browser_capture_concurrency: int = _setting(1, _at_least(1))
     browser_screenshot_max_height: int = _setting(20000, _at_least(0))
+    # what one response may cost, and spider traps (the site spider)
+    max_page_bytes: int = _setting(16 * 1024 * 1024, _at_least(0))
+    trap_max_url_length: int = _setting(2048, _at_least(0))
+    trap_max_path_segments: int = _setting(20, _at_least(0))
+    trap_max_segment_repeats: int = _setting(3, _at_least(0))
+    follow_duplicates: bool = False
 
     @staticmethod
     def setting_name(attribute: str) -> str:

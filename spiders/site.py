@@ -13,6 +13,7 @@ reached first. Without a query the crawl order is Scrapy's usual one.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -24,7 +25,8 @@ from c4scrapy import _meta
 from c4scrapy._runtime import C4Runtime, report_startup_error
 from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.layers import spider_config
-from c4scrapy.middlewares import failed_page
+from c4scrapy.core.traps import TrapRules
+from c4scrapy.middlewares import RedirectToRequested, failed_page
 from c4scrapy.previews import LinkPreviews, link_priorities
 
 if TYPE_CHECKING:
@@ -61,7 +63,17 @@ class SiteSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         # With JOBDIR, spider.state survives a pause, so a resumed crawl keeps its count.
         state = getattr(self, "state", None)
-        self.seen: set[str] = state.setdefault("c4_seen", set()) if state is not None else set()
+        state = state if state is not None else {}
+        self.seen: set[str] = state.setdefault("c4_seen", set())
+        self.bodies: set[bytes] = state.setdefault("c4_bodies", set())
+        self.runtime = C4Runtime.of(self.crawler)
+        settings = self.runtime.settings
+        self.traps = TrapRules(
+            max_url_length=settings.trap_max_url_length,
+            max_path_segments=settings.trap_max_path_segments,
+            max_segment_repeats=settings.trap_max_segment_repeats,
+        )
+        self.logged: set[str] = set()
         # A frontier shared by several processes (c4scrapy.contrib.redis) keeps the count.
         scheduler = getattr(self.crawler.engine, "scheduler", None)
         self.shared_admit: Callable[[str, int | None], bool] | None = getattr(
@@ -78,6 +90,10 @@ class SiteSpider(scrapy.Spider):
             self.logger.info(
                 "Ignoring response %s: HTTP status code is not handled", failure.value.response
             )
+        elif failure.check(RedirectToRequested):
+            self.logger.info(
+                "Not following the redirect of %s: %s", _meta.requested_url(request), failure.value
+            )
         else:
             self.logger.error("Error downloading %s: %s", request, failure.value)
         if _meta.PAGE not in request.meta:
@@ -89,7 +105,9 @@ class SiteSpider(scrapy.Spider):
             return
         if self.max_depth is not None and response.meta.get("depth", 0) >= self.max_depth:
             return
-        config = C4Runtime.of(self.crawler).config_for(response.request)
+        if not self._first_with_this_body(response):
+            return
+        config = self.runtime.config_for(response.request)
         if not config.query:
             for link in page.links["internal"]:
                 if self._admit(link["href"]):
@@ -105,10 +123,46 @@ class SiteSpider(scrapy.Spider):
                     link["href"], callback=self.parse, errback=self.failed, priority=priority
                 )
 
+    def _first_with_this_body(self, response: Response) -> bool:
+        """False for a page whose body is the same as an earlier page's: the same links
+        under other URLs are how a server's URL aliasing makes a crawl endless."""
+        if self.runtime.settings.follow_duplicates:
+            return True
+        digest = hashlib.sha1(response.body).digest()
+        if digest not in self.bodies:
+            self.bodies.add(digest)
+            return True
+        self.runtime.inc({"duplicates/not_followed": 1})
+        self._log_once(
+            "duplicate",
+            "Not following the links of %s: its body is the same as an earlier page's "
+            "(C4_FOLLOW_DUPLICATES; further ones are counted in c4/duplicates/not_followed)",
+            response.url,
+        )
+        return False
+
+    def _log_once(self, key: str, message: str, *args: Any) -> None:
+        if key not in self.logged:
+            self.logged.add(key)
+            self.logger.info(message, *args)
+
     def _admit(self, url: str) -> bool:
         """Count each unique URL once, so that ``max_pages`` means pages (and items)."""
         key = canonicalize_url(url)
         if key in self.seen:
+            return False
+        trap = self.traps.verdict(url)
+        if trap is not None:
+            self.seen.add(key)
+            self.runtime.inc({f"traps/{trap}": 1})
+            self._log_once(
+                trap,
+                "Not following %s: it looks like a spider trap (%s, see C4_TRAP_*; further "
+                "ones are counted in c4/traps/%s)",
+                url,
+                trap,
+                trap,
+            )
             return False
         if self.shared_admit is not None:
             self.seen.add(key)  # decided once per worker, here or by another worker

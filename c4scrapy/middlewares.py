@@ -28,6 +28,7 @@ from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.items import PageItem
 from c4scrapy.core.page import extract_page
 from c4scrapy.core.urls import SiteRules, host_of
+from c4scrapy.jobdir import JobJournal
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -47,6 +48,7 @@ class C4DownloaderMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.runtime = C4Runtime.enabled_for(crawler)
+        self.runtime.service(JobJournal)  # now: before the scheduler opens the JOBDIR
         crawler.signals.connect(self._request_dropped, signal=signals.request_dropped)
 
     @classmethod
@@ -300,6 +302,9 @@ class C4SpiderMiddleware:
         if page is None or meta.get(_meta.EMITTED):
             return None
         meta[_meta.EMITTED] = True
+        if self.runtime.service(JobJournal).already_written(page.url):
+            self.runtime.inc({"jobdir/items_skipped": 1})
+            return None
         return page if self.runtime.settings.emit_items else None
 
     def _rules_for(self, response: Response) -> tuple[SiteRules, CrawlerRunConfig] | None:

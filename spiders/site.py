@@ -26,6 +26,7 @@ from c4scrapy._runtime import C4Runtime, report_startup_error
 from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.layers import spider_config
 from c4scrapy.core.traps import TrapRules
+from c4scrapy.jobdir import JobJournal
 from c4scrapy.middlewares import RedirectToRequested, failed_page
 from c4scrapy.previews import LinkPreviews, link_priorities
 
@@ -67,6 +68,10 @@ class SiteSpider(scrapy.Spider):
         self.seen: set[str] = state.setdefault("c4_seen", set())
         self.bodies: set[bytes] = state.setdefault("c4_bodies", set())
         self.runtime = C4Runtime.of(self.crawler)
+        # After a killed run: its pages count, and each is fetched once more for its links.
+        written = self.runtime.service(JobJournal).written or ()
+        self.refetch = {canonicalize_url(url) for url in written}
+        self.seen |= self.refetch
         settings = self.runtime.settings
         self.traps = TrapRules(
             max_url_length=settings.trap_max_url_length,
@@ -150,6 +155,9 @@ class SiteSpider(scrapy.Spider):
         """Count each unique URL once, so that ``max_pages`` means pages (and items)."""
         key = canonicalize_url(url)
         if key in self.seen:
+            if key in self.refetch:
+                self.refetch.discard(key)
+                return True
             return False
         trap = self.traps.verdict(url)
         if trap is not None:

@@ -132,3 +132,69 @@ def test_sigint_and_resume_crawl_every_page_exactly_once(tmp_path):
 
     state = pickle.loads((jobdir / "spider.state").read_bytes())
     assert len(state["c4_seen"]) == PAGES, "max_pages is counted across the pause"
+
+
+KILL_PAGES = 150
+
+
+@pytest.mark.parametrize("kill_at", [1, 40, 110])
+def test_killed_crawl_resumes_with_every_page_exactly_once(tmp_path, kill_at):
+    """SIGKILL (no chance to save Scrapy's queue) at several points, then resume: the
+    union of the runs' items holds every page once."""
+    require_tool("python3.11-doc", str(DOCS_SITE / "index.html"))
+    jobdir = tmp_path / "job"
+    env = project_env(ROOT)
+
+    def command(name: str) -> tuple[list[str], Path]:
+        out = tmp_path / f"{name}.jsonl"
+        settings = {
+            "JOBDIR": jobdir,
+            "LOG_FILE": tmp_path / f"{name}.log",
+            "LOG_LEVEL": "INFO",
+            "ROBOTSTXT_OBEY": "False",
+            "FEED_EXPORT_FIELDS": "url,success",
+            "TEST_STATS_FILE": tmp_path / f"{name}.stats.json",
+            "EXTENSIONS": json.dumps({"tests._support.statsdump.StatsDump": 0}),
+        }
+        args = {"url": site.url, "max_pages": KILL_PAGES}
+        return scrapy_crawl_command(out, args, settings), out
+
+    with DocsSite() as site:
+        first_cmd, first_out = command("first")
+        first = subprocess.Popen(first_cmd, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+        try:
+            lines = LineCounter(first_out)
+            wait_for(
+                lambda: lines() >= kill_at or first.poll() is not None, timeout=240, what="items"
+            )
+            assert first.poll() is None, "the first run ended before it was killed"
+            first.kill()
+            first.wait(timeout=60)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        second_cmd, second_out = command("second")
+        second = subprocess.run(
+            second_cmd, cwd=ROOT, env=env, capture_output=True, timeout=300, check=False
+        )
+
+    def complete_urls(path: Path) -> list[str]:
+        urls = []
+        for line in path.read_text().splitlines():
+            try:
+                urls.append(json.loads(line)["url"])
+            except ValueError:  # the line the kill cut short
+                pass
+        return urls
+
+    first_urls, second_urls = complete_urls(first_out), _urls(second_out)
+    union = Counter(first_urls + second_urls)
+    assert [url for url, count in union.items() if count > 1] == [], "no page twice"
+    assert len(union) == KILL_PAGES, (len(first_urls), len(second_urls))
+    stats = _stats(tmp_path, "second")
+    assert stats["finish_reason"] == "finished", second.stderr.decode()[-3000:]
+    assert stats["c4/jobdir/recovered"] == 1
+    assert stats.get("c4/jobdir/items_skipped", 0) == len(first_urls)
+    log = (tmp_path / "second.log").read_text()
+    assert "did not stop cleanly (killed?)" in log
+    assert not (jobdir / "c4-running").exists(), "a clean stop removes the mark"

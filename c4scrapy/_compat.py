@@ -1,0 +1,29 @@
+"""What c4scrapy relies on in Scrapy beyond its documented API, in one place.
+
+Each use says why; ``tests/components/test_compat.py`` pins each one to the installed Scrapy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scrapy.extensions.feedexport import FeedExporter
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+
+def flush_feeds(crawler: Crawler) -> None:
+    """Push the items written so far by the feed exports to the operating system.
+
+    A process killed with SIGKILL loses what its feed files still buffer; the JOBDIR
+    journal (``c4scrapy.jobdir``) records an item only after this, so that a recovered
+    crawl never counts as written an item that was lost.
+    """
+    extensions = getattr(crawler.extensions, "middlewares", ())
+    for extension in extensions:
+        if isinstance(extension, FeedExporter):
+            for slot in extension.slots:
+                file = slot.file
+                if file is not None and not getattr(file, "closed", False):
+                    file.flush()

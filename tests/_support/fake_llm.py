@@ -295,9 +295,10 @@ class _Handler(BaseHTTPRequestHandler):
         with server._lock:
             server.in_flight += 1
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
+        headers: dict[str, str] = {}
         try:
             if not self.path.endswith("/chat/completions"):
-                status, headers, data = 404, {}, _error(f"no route {self.path}")
+                status, data = 404, _error(f"no route {self.path}")
             else:
                 status, headers, data = server.answer(self.headers, body)
         finally:

@@ -276,13 +276,13 @@ class LLMExtractionStrategy:
             try:
                 call = await client.complete(self.llm_config, messages, **params)
             except LLMCallError as exc:
-                error = _error(index, exc.reason, exc.message)
-                return _Outcome(None, error, None, exc.attempts, exc.delays, exc.retry_after)
+                failed = _error(index, exc.reason, exc.message)
+                return _Outcome(None, failed, None, exc.attempts, exc.delays, exc.retry_after)
             self.usages.append(call.usage)
             self.total_usage.add(call.usage)
             try:
                 items: list[Any] | None = self.parse(call.text, call.finish_reason)
-                error = None
+                error: dict[str, Any] | None = None
             except ReplyError as exc:
                 items, error = None, _error(index, exc.reason, exc.render(client.redact))
             return _Outcome(items, error, call, call.attempts, call.delays, call.retry_after)

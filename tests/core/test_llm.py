@@ -504,18 +504,23 @@ def test_log_records_are_masked_with_their_tracebacks() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(RedactingFilter(Redactor([SECRET])))
-    log = logging.getLogger("tests.redact")
-    log.addHandler(handler)
-    log.propagate = False
+    logs = [logging.getLogger("tests.redact"), logging.getLogger("c4scrapy.tests.redact")]
+    for log in logs:
+        log.addHandler(handler)
+        log.propagate = False
     try:
-        log.warning("call failed: %s", f"Bearer {SECRET}")
+        logs[0].warning("call failed: %s", f"Bearer {SECRET}")
         try:
             raise ValueError(f"key {SECRET} refused")
         except ValueError:
-            log.exception("failed with %d", 1)
+            logs[0].exception("failed with %d", 1)
+        logs[1].warning("provider said: Bearer %s", "unknown0123456789")  # a shape, unknown
     finally:
-        log.removeHandler(handler)
+        for log in logs:
+            log.removeHandler(handler)
+            log.propagate = True
     text = stream.getvalue()
     assert SECRET not in text
     assert "call failed: Bearer ***" in text
     assert "ValueError: key *** refused" in text
+    assert "provider said: Bearer ***" in text

@@ -91,7 +91,7 @@ def measure(site: Path, pages: int, latency: float, concurrency: int) -> dict[st
 def token_estimate(corpus: Path, limit: int) -> None:
     from c4scrapy import extract_page
     from c4scrapy.core.chunking import estimate_tokens
-    from c4scrapy.core.llm.strategy import import_litellm
+    from c4scrapy.core.llm.client import import_litellm
 
     litellm = import_litellm()  # offline: local cost map, and tiktoken's file ships with it
     os.environ.setdefault(

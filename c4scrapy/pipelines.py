@@ -127,31 +127,51 @@ class LLMExtractionPipeline:
 
     ``item.c4["llm"]``: ``chunks``, ``failed_chunks``, ``complete``, ``items``, ``errors``
     (``[{chunk, reason, message}]``), ``usage`` (``{prompt, completion, total}``),
-    ``requests``, ``retries``, ``seconds``, ``input_format`` (and ``input_note`` when the
-    requested format was not available). ``extracted_content`` is the merged JSON list, or
-    None when every chunk failed.
+    ``requests``, ``retries``, ``retry_delays`` (seconds waited before each retry),
+    ``seconds``, ``input_format`` (and ``input_note`` when the requested format was not
+    available). ``extracted_content`` is the merged JSON list, or None when every chunk
+    failed.
+
+    API keys (every LLMConfig token, and environment variables named like keys) are masked
+    in the item, in the messages, and in every log record while the crawl runs (a filter on
+    the root logger's handlers).
 
     Stats: ``c4/llm/pages``, ``c4/llm/pages/partial``, ``c4/llm/pages/failed``,
-    ``c4/llm/chunks``, ``c4/llm/requests``, ``c4/llm/retries``, ``c4/llm/items``,
-    ``c4/llm/tokens/{prompt,completion,total}``, ``c4/llm/errors/<reason>``,
-    ``c4/llm/cost_usd`` (when litellm knows the model's price), ``c4/llm/max_concurrent``.
+    ``c4/llm/chunks``, ``c4/llm/requests``, ``c4/llm/retries``, ``c4/llm/retry_after``,
+    ``c4/llm/retry_seconds``, ``c4/llm/items``, ``c4/llm/tokens/{prompt,completion,total}``,
+    ``c4/llm/errors/<reason>``, ``c4/llm/cost_usd`` (when litellm knows the model's price),
+    ``c4/llm/max_concurrent``.
     """
 
     def __init__(self, crawler: Crawler) -> None:
-        from c4scrapy.core.llm.strategy import LLMClient
+        from c4scrapy.core.llm.client import LLMClient
+        from c4scrapy.core.llm.secrets import RedactingFilter, Redactor
 
         self.crawler = crawler
         self.runtime = C4Runtime.of(crawler)
         settings = self.runtime.settings
+        self.redact = Redactor()
         self.client = LLMClient(
             concurrency=settings.llm_concurrency,
             timeout=settings.llm_timeout,
             max_retries=settings.llm_max_retries,
             base_delay=settings.llm_backoff_base_delay,
             max_delay=settings.llm_backoff_max_delay,
+            retry_after_max=settings.llm_retry_after_max,
+            redact=self.redact,
         )
+        self._learn_token(self.runtime.config.extraction_strategy)
+        self._log_filter = RedactingFilter(self.redact)
+        self._filtered = list(logging.getLogger().handlers)
+        for handler in self._filtered:
+            handler.addFilter(self._log_filter)
         self._logged: set[str] = set()
         self._used = False
+
+    def _learn_token(self, strategy: Any) -> None:
+        config = getattr(strategy, "llm_config", None)
+        if config is not None:
+            self.redact.add(config.resolved_token())
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -190,12 +210,14 @@ class LLMExtractionPipeline:
         if strategy is None:
             return item
         self._used = True
+        self._learn_token(strategy)
         text, used_format, note = _llm_input(item, strategy.input_format)
         try:
             result = await strategy.arun_page(item.source.url, text, client=self.client)
         except Exception as exc:  # a bug or a broken install never drops the page
             logger.exception("LLM extraction of %s failed", item.source.url)
-            item.c4["llm"] = {"error": f"{type(exc).__name__}: {exc}", "complete": False}
+            error = self.redact(f"{type(exc).__name__}: {exc}")[:500]
+            item.c4["llm"] = {"error": error, "complete": False}
             self.runtime.inc({"llm/pages/failed": 1, "llm/errors/internal_error": 1})
             return item
         if result.chunks and result.failed_chunks == result.chunks:
@@ -217,6 +239,8 @@ class LLMExtractionPipeline:
             "llm/chunks": result.chunks,
             "llm/requests": result.requests,
             "llm/retries": result.retries,
+            "llm/retry_after": result.retry_after,
+            "llm/retry_seconds": sum(result.retry_delays),
             "llm/items": len(result.items),
             "llm/tokens/prompt": result.usage.prompt_tokens,
             "llm/tokens/completion": result.usage.completion_tokens,
@@ -256,6 +280,13 @@ class LLMExtractionPipeline:
         logger.log(level, message, *args, extra={"spider": self.crawler.spider})
 
     def close_spider(self) -> None:
+        try:
+            self._log_totals()
+        finally:
+            for handler in self._filtered:
+                handler.removeFilter(self._log_filter)
+
+    def _log_totals(self) -> None:
         if not self._used or self.crawler.stats is None:
             return
         get = self.crawler.stats.get_value

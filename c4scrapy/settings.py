@@ -67,6 +67,7 @@ class C4Settings:
     llm_max_retries: int = _setting(2, _at_least(0))
     llm_backoff_base_delay: float = _setting(2.0, _at_least(0))
     llm_backoff_max_delay: float = _setting(60.0, _at_least(0))
+    llm_retry_after_max: float = _setting(60.0, _at_least(0))
     # distributed crawls (c4scrapy.contrib.redis)
     redis_idle_timeout: float = _setting(2.0, _at_least(0.001))
     # browser pages

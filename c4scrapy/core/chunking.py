@@ -1,24 +1,5 @@
-"""Splitting LLM input into chunks of about N tokens that keep the text's structure.
-
-**Tokens are estimated**, not counted with the model's tokenizer (which c4scrapy cannot
-know for every litellm provider, and which would cost a tokenizer download). A
-whitespace-separated word counts ``word_token_rate`` tokens (1.3 by default, Crawl4AI's
-rate, right for English prose), except a long one (more than 10 characters: URLs, markup,
-code), which counts ``len / 3.5`` tokens. Against OpenAI's cl100k tokenizer on the
-corpus's 136 pages (``bench/llm.py --token-estimate``) this estimate is 0.91x the real
-count for markdown, 0.84x for cleaned HTML and 1.09x for prose paragraphs (medians), where
-Crawl4AI's ``words x 1.3`` is 0.37x, 0.28x and 1.03x: its "2048-token" chunks of web
-markdown hold about 5,500 tokens.
-
-**The text is cut only at boundaries**, in this order of preference: blank lines (markdown
-paragraphs, lists, tables, code blocks stay whole), then line ends, then spaces; for HTML
-input, before block-level tags (``<p``, ``<li``, ``<h2``, ``<tr``...). Chunks keep every
-character of the text, newlines included: without overlap, ``"".join(chunks) == text``.
-With ``overlap_rate`` > 0, each chunk after the first starts with the last
-``int(threshold x overlap_rate)`` estimated tokens of the previous one (whole blocks when
-they fit, else the trailing words of the last block), and every chunk stays within the
-threshold (a single word longer than the threshold is the only exception).
-"""
+"""Splitting LLM input into chunks of about N estimated tokens, cut only at boundaries
+(blank lines, then line ends, then spaces; before block tags in HTML), every character kept."""
 
 from __future__ import annotations
 

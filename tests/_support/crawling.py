@@ -19,6 +19,7 @@ class CrawlRun:
     stats: dict[str, Any]
     log: str
     returncode: int
+    stdout: str = ""
 
     def by_url(self) -> dict[str, dict[str, Any]]:
         return {item["url"]: item for item in self.items}
@@ -62,4 +63,4 @@ def run_crawl(
         items = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     log = (log_file.read_text() if log_file.exists() else "") + proc.stderr
-    return CrawlRun(items, stats, log, proc.returncode)
+    return CrawlRun(items, stats, log, proc.returncode, proc.stdout)

@@ -14,7 +14,10 @@ The crawl reaches it through litellm's real client (``provider="openai/<model>"`
   ``<blocks>``), ``FAKE-LLM:trailing`` (JSON followed by chatter), ``FAKE-LLM:wrong-schema``
   (objects that do not match the schema), ``FAKE-LLM:empty`` (no content, finish_reason
   ``length``), ``FAKE-LLM:slow=SECONDS``, ``FAKE-LLM:slow-once=SECONDS`` (only the first
-  time this chunk is asked).
+  time this chunk is asked), ``FAKE-LLM:retry-after=SECONDS`` (one 429 with that
+  ``Retry-After``, then an answer), ``FAKE-LLM:echo-auth=STATUS`` (always an error with
+  that status whose message quotes the request's ``Authorization`` header, as some
+  providers do), ``FAKE-LLM:deep`` (a reply of 100,000 ``[``).
 - **Prompt checks**: every request is recorded (``calls``); a prompt with a placeholder
   left in it (``{REQUEST}``...), double-escaped quotes or escaped newlines, or a wrong
   ``Authorization`` header, is refused with HTTP 400/401 and listed in ``problems``.
@@ -57,6 +60,7 @@ class Call:
     usage: dict[str, int]
     params: dict[str, Any]
     started: float
+    authorization: str | None = None
     finished: float = 0.0
 
 
@@ -111,6 +115,7 @@ class FakeLLM(ThreadingHTTPServer):
             usage={},
             params={k: v for k, v in body.items() if k != "messages"},
             started=started,
+            authorization=headers.get("Authorization"),
         )
         with self._lock:
             self.calls.append(call)
@@ -128,6 +133,15 @@ class FakeLLM(ThreadingHTTPServer):
             time.sleep(float(directives["slow-once"] or 1))
         elif self.delay:
             time.sleep(self.delay)
+        if "echo-auth" in directives:
+            call.status = int(float(directives["echo-auth"] or 401))
+            auth = headers.get("Authorization")
+            message = f"Incorrect API key provided: {auth}. Your request had Authorization: {auth}"
+            return call.status, {}, _error(message, "invalid_api_key")
+        if "retry-after" in directives and first_time:
+            call.status = 429
+            wait = directives["retry-after"] or "1"
+            return 429, {"Retry-After": wait}, _error("rate limited", "rate_limit_exceeded")
         if "429-always" in directives or ("429-once" in directives and first_time):
             call.status = 429
             return 429, {"Retry-After": "0"}, _error("rate limited", "rate_limit_exceeded")
@@ -185,6 +199,8 @@ class FakeLLM(ThreadingHTTPServer):
     ) -> tuple[str, str]:
         if "empty" in directives:
             return "", "length"
+        if "deep" in directives:
+            return "[" * 100_000, "stop"
         if "malformed" in directives:
             return '<blocks>[{"name": "Widget", "price": </blocks>', "stop"
         items = _MODELS.get(model, _blocks)(content)
@@ -279,9 +295,10 @@ class _Handler(BaseHTTPRequestHandler):
         with server._lock:
             server.in_flight += 1
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
+        headers: dict[str, str] = {}
         try:
             if not self.path.endswith("/chat/completions"):
-                status, headers, data = 404, {}, _error(f"no route {self.path}")
+                status, data = 404, _error(f"no route {self.path}")
             else:
                 status, headers, data = server.answer(self.headers, body)
         finally:

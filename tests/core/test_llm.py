@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
+import json
+import logging
 import pickle
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from c4scrapy import LLMConfig, LLMExtractionStrategy
 from c4scrapy.core.chunking import chunk_text, estimate_tokens
 from c4scrapy.core.config import ConfigError
-from c4scrapy.core.llm.strategy import ReplyError, TokenUsage, _classify, parse_json_reply
+from c4scrapy.core.llm.client import Failure, LLMClient, classify_failure, retry_after_seconds
+from c4scrapy.core.llm.replies import MAX_DEPTH, MAX_REPLY_CHARS, ReplyError, parse_json_reply
+from c4scrapy.core.llm.secrets import RedactingFilter, Redactor
 
 PRODUCT = {
     "type": "object",
@@ -225,11 +232,10 @@ def test_sampling_parameters_are_sent_and_extra_args_win() -> None:
     strategy = LLMExtractionStrategy(
         LLMConfig("openai/x", temperature=0.3, max_tokens=500), extra_args={"max_tokens": 900}
     )
-    assert {**strategy._sampling(), **strategy.extra_args} == {
-        "temperature": 0.3,
-        "max_tokens": 900,
-    }
-    assert LLMExtractionStrategy(LLMConfig("openai/x"))._sampling() == {"temperature": 0.01}
+    assert strategy.request_params() == {"temperature": 0.3, "max_tokens": 900}
+    assert LLMExtractionStrategy(LLMConfig("openai/x")).request_params() == {"temperature": 0.01}
+    forced = LLMExtractionStrategy(LLMConfig("openai/x"), force_json_response=True)
+    assert forced.request_params()["response_format"] == {"type": "json_object"}
 
 
 def test_pydantic_models_and_json_text_are_schemas() -> None:
@@ -243,16 +249,6 @@ def test_pydantic_models_and_json_text_are_schemas() -> None:
     by_text = LLMExtractionStrategy(LLMConfig("openai/x"), schema=Product.model_json_schema())
     assert by_class.schema == by_text.schema
     assert by_class.parse('[{"name": "A", "price": "1"}]') == [{"name": "A", "price": "1"}]
-
-
-def test_show_usage_prints_totals_and_history(capsys) -> None:
-    strategy = LLMExtractionStrategy(LLMConfig("openai/x"))
-    strategy._record_usage(TokenUsage(completion_tokens=5, prompt_tokens=1200, total_tokens=1205))
-    strategy._record_usage(TokenUsage(completion_tokens=7, prompt_tokens=30, total_tokens=37))
-    strategy.show_usage()
-    out = capsys.readouterr().out
-    assert "Total                  1,242" in out
-    assert ["2", "7", "30", "37"] in [line.split() for line in out.splitlines()]
 
 
 def _api_error(cls_name: str, status: int, headers: dict[str, str] | None = None) -> Exception:
@@ -269,16 +265,54 @@ def _api_error(cls_name: str, status: int, headers: dict[str, str] | None = None
     [
         (
             lambda: _api_error("RateLimitError", 429, {"Retry-After": "3"}),
-            ("rate_limited", True, 3.0),
+            Failure("rate_limited", True, 3.0),
         ),
-        (lambda: _api_error("InternalServerError", 503), ("server_error", True, None)),
-        (lambda: _api_error("AuthenticationError", 401), ("auth_error", False, None)),
-        (lambda: _api_error("BadRequestError", 400), ("provider_error", False, None)),
-        (lambda: asyncio.TimeoutError(), ("timeout", True, None)),
+        (
+            lambda: _api_error("InternalServerError", 503, {"retry-after-ms": "1500"}),
+            Failure("server_error", True, 1.5),
+        ),
+        (lambda: _api_error("InternalServerError", 503), Failure("server_error", True)),
+        (lambda: _api_error("AuthenticationError", 401), Failure("auth_error", False)),
+        (lambda: _api_error("BadRequestError", 400), Failure("provider_error", False)),
+        (lambda: asyncio.TimeoutError(), Failure("timeout", True)),
     ],
 )
 def test_failed_calls_are_classified_for_retries(make, expected) -> None:
-    assert _classify(make()) == expected
+    assert classify_failure(make()) == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after": "2"}, 2.0),
+        ({"retry-after": " 0.5 "}, 0.5),
+        ({"retry-after": "Thu, 01 Jan 1970 00:00:30 GMT"}, 20.0),  # an HTTP date, now=10
+        ({"retry-after": "Thu, 01 Jan 1970 00:00:05 GMT"}, 0.0),  # already past
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+        ({"retry-after": "-1"}, None),
+        ({"retry-after": "nan"}, None),
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_a_date(headers, seconds) -> None:
+    assert retry_after_seconds(headers, now=10.0) == seconds
+
+
+@pytest.mark.parametrize(
+    ("failure", "attempt", "delay"),
+    [
+        (Failure("rate_limited", True, 2.0), 1, 2.0),  # Retry-After wins over the backoff
+        (Failure("rate_limited", True, 0.0), 1, 0.0),
+        (Failure("rate_limited", True, 500.0), 1, 30.0),  # capped by retry_after_max
+        (Failure("server_error", True), 1, 0.5),  # backoff: base x factor**(attempt - 1)
+        (Failure("server_error", True), 3, 2.0),
+        (Failure("server_error", True), 9, 10.0),  # capped by max_delay
+    ],
+)
+def test_retry_delays_follow_retry_after_then_the_backoff(failure, attempt, delay) -> None:
+    client = LLMClient(base_delay=0.5, max_delay=10.0, retry_after_max=30.0)
+    assert client.delay(LLMConfig("openai/x"), attempt, failure) == delay
 
 
 @pytest.mark.parametrize(
@@ -335,3 +369,158 @@ def test_bad_llm_spider_arguments_name_the_argument(args, message) -> None:
 
     with pytest.raises(ConfigError, match=message):
         spider_config(args)
+
+
+# -- hostile replies ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason", "message"),
+    [
+        ("[" * 100_000, "invalid_json", f"nested deeper than {MAX_DEPTH}"),
+        ("{" * 100_000, "invalid_json", f"nested deeper than {MAX_DEPTH}"),
+        ('[{"a": ' * 50_000, "invalid_json", f"nested deeper than {MAX_DEPTH}"),
+        ("<blocks>" + "[" * 5_000 + "</blocks>", "invalid_json", "nested deeper"),
+        ("[" * (MAX_DEPTH + 30) + "]" * (MAX_DEPTH + 30), "invalid_json", "nested deeper"),
+        ("x" * (MAX_REPLY_CHARS + 1), "invalid_json", "more than 2,000,000"),
+        ('"' + '\\"' * 100_000, "invalid_json", "no valid JSON"),  # an endless string
+        ("[1" + "1" * 10_000 + "]", "invalid_json", "no valid JSON"),  # int too long
+        ("[" * 100_000, "invalid_json", "nested deeper"),
+    ],
+)
+def test_hostile_replies_are_reply_errors(reply, reason, message) -> None:
+    strategy = LLMExtractionStrategy(LLMConfig("openai/x"), schema=PRODUCT)
+    with pytest.raises(ReplyError) as error:
+        strategy.parse(reply)
+    assert error.value.reason == reason
+    assert message in error.value.message
+    assert len(error.value.message) <= 300
+
+
+def test_nesting_up_to_the_limit_parses_and_is_checked() -> None:
+    deep = "[" * MAX_DEPTH + "1" + "]" * MAX_DEPTH
+    assert parse_json_reply(deep) is not None
+    nested: dict = {"name": "A", "price": "$1"}
+    for _ in range(MAX_DEPTH - 2):
+        nested = {"child": nested}
+    strategy = LLMExtractionStrategy(
+        LLMConfig("openai/x"),
+        schema={"anyOf": [{"type": "string"}, {"additionalProperties": {"$ref": "#"}}]},
+    )
+    assert strategy.parse(json.dumps([nested])) == [nested]
+
+
+def test_a_shallow_value_before_deep_garbage_is_found() -> None:
+    assert parse_json_reply('<blocks>[{"a": 1}]</blocks> and then ' + "[" * 100_000) == [{"a": 1}]
+
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=20,
+)
+_GARBAGE = st.text(alphabet='[]{}",:\\<>/`abc0123 \n\t', max_size=400)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    prefix=_GARBAGE,
+    value=_JSONISH,
+    suffix=_GARBAGE,
+    depth=st.integers(min_value=0, max_value=3 * MAX_DEPTH),
+    wrap=st.sampled_from(["", "<blocks>{}</blocks>", "```json\n{}\n```", "{}\n\nHope it helps"]),
+)
+def test_fuzzed_replies_give_a_value_or_a_reply_error(prefix, value, suffix, depth, wrap) -> None:
+    body = "[" * depth + json.dumps(value) + "]" * depth
+    reply = prefix + (wrap.replace("{}", body) if wrap else body) + suffix
+    strategy = LLMExtractionStrategy(LLMConfig("openai/x"), extraction_type="block")
+    outcome: list | ReplyError
+    try:
+        outcome = strategy.parse(reply)
+    except ReplyError as error:
+        outcome = error
+    if isinstance(outcome, ReplyError):
+        assert outcome.reason in ("invalid_json", "schema_mismatch", "empty_reply")
+        assert len(outcome.message) <= 300
+    else:
+        assert isinstance(outcome, list)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    unit=st.sampled_from(["[", "{", '{"a":', '["', "[{", "<blocks>[", "```\n[", '"\\', "\\"]),
+    count=st.integers(min_value=1_000, max_value=60_000),
+    schema=st.sampled_from([None, PRODUCT, {"type": "array"}]),
+)
+def test_huge_repetitive_replies_are_bounded(unit, count, schema) -> None:
+    strategy = LLMExtractionStrategy(LLMConfig("openai/x"), schema=schema)
+    with pytest.raises(ReplyError) as error:
+        strategy.parse(unit * count)
+    assert error.value.reason == "invalid_json"
+
+
+# -- secrets -----------------------------------------------------------------------------
+
+SECRET = "sk-planted-5f3e9c1d7a"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"Incorrect API key provided: {SECRET}.", "Incorrect API key provided: ***."),
+        (f"got 'Authorization: Bearer {SECRET}'", "got 'Authorization: Bearer ***'"),
+        ("Authorization: Bearer abc123def456ghi", "Authorization: Bearer ***"),  # unknown key
+        ('{"api_key": "k3y-0f-s0me-length"}', '{"api_key": "***"}'),
+        ("x-api-key=ab12cd34ef56&q=1", "x-api-key=***&q=1"),
+        ("a bearer instrument, api_key: expected a string", None),  # words stay
+        (f"{SECRET[:5]} is only a prefix", None),
+    ],
+)
+def test_secrets_and_token_shapes_are_masked(text, expected) -> None:
+    redact = Redactor([SECRET, "short", None])
+    assert redact(text) == (text if expected is None else expected)
+
+
+def test_key_like_environment_variables_are_secrets() -> None:
+    redact = Redactor()
+    redact.add_environment(
+        {"OPENAI_API_KEY": "sk-env-1234567", "MY_SERVICE_TOKEN": "t0k3n-value", "HOME": "/root"}
+    )
+    assert "sk-env-1234567" in redact
+    assert "t0k3n-value" in redact
+    assert "/root" not in redact
+
+
+def test_reply_errors_mask_secrets_before_cutting() -> None:
+    reply = "x " * 95 + f"{SECRET} and more"  # the cut at 200 falls inside the key
+    with pytest.raises(ReplyError) as error:
+        parse_json_reply(reply)
+    text = error.value.render(Redactor([SECRET]))
+    assert SECRET[:8] not in text
+    assert "***" in text
+
+
+def test_log_records_are_masked_with_their_tracebacks() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter(Redactor([SECRET])))
+    logs = [logging.getLogger("tests.redact"), logging.getLogger("c4scrapy.tests.redact")]
+    for log in logs:
+        log.addHandler(handler)
+        log.propagate = False
+    try:
+        logs[0].warning("call failed: %s", f"Bearer {SECRET}")
+        try:
+            raise ValueError(f"key {SECRET} refused")
+        except ValueError:
+            logs[0].exception("failed with %d", 1)
+        logs[1].warning("provider said: Bearer %s", "unknown0123456789")  # a shape, unknown
+    finally:
+        for log in logs:
+            log.removeHandler(handler)
+            log.propagate = True
+    text = stream.getvalue()
+    assert SECRET not in text
+    assert "call failed: Bearer ***" in text
+    assert "ValueError: key *** refused" in text
+    assert "provider said: Bearer ***" in text

@@ -74,6 +74,9 @@ SCRIPTED_PAGES = {
     "cutoff.html": _products(6, 1, "FAKE-LLM:empty"),
     "slow.html": _products(7, 1, "FAKE-LLM:slow=1"),
     "tooslow.html": _products(8, 1, "FAKE-LLM:slow-once=7"),
+    "retryafter.html": _products(9, 1, "FAKE-LLM:retry-after=2"),
+    "retryafter-capped.html": _products(10, 1, "FAKE-LLM:retry-after=100"),
+    "deep.html": _products(11, 1, "FAKE-LLM:deep"),
 }
 
 
@@ -338,6 +341,7 @@ def crawl(tmp_path_factory) -> tuple[CrawlRun, FakeLLM, dict[str, dict[str, Any]
                 "C4_LLM_TIMEOUT": 5,
                 "C4_LLM_MAX_RETRIES": 1,
                 "C4_LLM_BACKOFF_BASE_DELAY": 0.05,
+                "C4_LLM_RETRY_AFTER_MAX": 3,
             },
             env={"FAKE_LLM_KEY": TOKEN},
         )
@@ -430,6 +434,7 @@ def test_retries_and_json_recovery(crawl, page, product) -> None:
     ("page", "reason"),
     [
         ("malformed.html", "invalid_json"),
+        ("deep.html", "invalid_json"),  # 100,000 '[': an error, not a RecursionError
         ("wrong.html", "schema_mismatch"),
         ("cutoff.html", "max_tokens"),
     ],
@@ -438,8 +443,28 @@ def test_errors_are_errors_not_data(crawl, page, reason) -> None:
     run, _, pages = crawl
     assert pages[page]["extracted_content"] is None
     assert [e["reason"] for e in pages[page]["c4"]["llm"]["errors"]] == [reason]
-    assert run.stats[f"c4/llm/errors/{reason}"] == 1
-    assert run.stats["c4/llm/pages/failed"] == 3
+    assert run.stats["c4/llm/errors/invalid_json"] == 2
+    assert run.stats[f"c4/llm/errors/{reason}"] >= 1
+    assert run.stats["c4/llm/pages/failed"] == 4
+    assert "Traceback" not in run.log
+
+
+@pytest.mark.parametrize(
+    ("page", "delays"),
+    [
+        ("retryafter.html", [2.0]),  # the provider's Retry-After: 2
+        ("retryafter-capped.html", [3.0]),  # Retry-After: 100, capped by the setting
+        ("ratelimit.html", [0.0]),  # Retry-After: 0
+        ("tooslow.html", [0.05]),  # a timeout has no Retry-After: the backoff
+    ],
+)
+def test_retry_after_is_honoured_and_capped(crawl, page, delays) -> None:
+    run, _, pages = crawl
+    report = pages[page]["c4"]["llm"]
+    assert report["retry_delays"] == delays
+    assert report["errors"] == []
+    assert run.stats["c4/llm/retry_after"] == 3
+    assert run.stats["c4/llm/retry_seconds"] >= 5.0
 
 
 def test_concurrency_is_capped_and_the_token_never_leaks(crawl) -> None:
@@ -538,3 +563,117 @@ def test_litellm_is_not_imported_until_an_llm_strategy_runs() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+# -- secrets: a key planted through every source never shows in what the crawl writes -------
+
+PLANTED = {
+    "arg": "sk-planted-arg-7d1f0c2b9e",  # -a llm_api_token=KEY
+    "settings": "sk-planted-settings-4a8e6b",  # a strategy in C4_EXTRACTION_STRATEGY
+    "literal": "sk-planted-literal-93c5d1",  # LLMConfig(api_token=KEY) in meta
+    "env_name": "sk-planted-envname-0b7e4f",  # LLMConfig(api_token="env:NAME")
+    "openai_env": "sk-planted-openai-6e2a9d",  # no token: litellm reads OPENAI_API_KEY
+}
+ECHO_PAGES = {
+    "echo401.html": _products(70, 1, "FAKE-LLM:echo-auth=401"),  # not retried
+    "echo500.html": _products(71, 1, "FAKE-LLM:echo-auth=500"),  # retried, then failed
+}
+
+
+def _echo_config(llm_url: str, token: str | None) -> CrawlerRunConfig:
+    return CrawlerRunConfig(
+        extraction_strategy=LLMExtractionStrategy(
+            llm_config=LLMConfig(provider="openai/products", api_token=token, base_url=llm_url),
+            schema=Product.model_json_schema(),
+        )
+    )
+
+
+class LLMSecretsSpider(SiteSpider):
+    """The ``site`` spider over the echo pages with ``-a llm_api_token``, plus the same
+    pages with each other source's key in ``meta["c4"]``; a settings-level strategy too."""
+
+    name = "c4_llm_secrets"
+
+    def __init__(self, llm_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.llm_url = llm_url
+
+    @classmethod
+    def update_settings(cls, settings: Any) -> None:
+        super().update_settings(settings)
+        config = _echo_config(settings["FAKE_LLM_URL"], PLANTED["settings"])
+        settings.set("C4_EXTRACTION_STRATEGY", config.extraction_strategy, priority="spider")
+
+    async def start(self):
+        async for request in super().start():
+            yield request
+        tokens = {
+            "literal": PLANTED["literal"],
+            "env_name": "env:PLANTED_KEY",
+            "openai_env": None,
+        }
+        for source, token in tokens.items():
+            for page in ECHO_PAGES:
+                yield scrapy.Request(
+                    f"{self.url.rsplit('/', 1)[0]}/{page}?{source}",
+                    meta={"c4": _echo_config(self.llm_url, token)},
+                    callback=self.example,
+                )
+
+    def example(self, response):
+        return []
+
+
+@pytest.mark.parametrize("crawl_wide", ["arg", "settings"])
+def test_api_keys_never_appear_in_anything_the_crawl_writes(tmp_path, crawl_wide) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    links = "".join(f'<p><a href="/{name}">{name}</a></p>' for name in ECHO_PAGES)
+    (site / "index.html").write_text(_page("Echo", links))
+    for name, body in ECHO_PAGES.items():
+        (site / name).write_text(_page(name, body))
+    with LocalServer(site) as server, FakeLLM() as fake:
+        args = {"url": server.url + "index.html", "llm_url": fake.url}
+        if crawl_wide == "arg":  # else the strategy in C4_EXTRACTION_STRATEGY is the crawl's
+            args |= {
+                "llm_provider": "openai/products",
+                "llm_base_url": fake.url,
+                "llm_schema": json.dumps(Product.model_json_schema()),
+                "llm_api_token": PLANTED["arg"],
+            }
+        run = run_crawl(
+            tmp_path / "crawl",
+            spider="c4_llm_secrets",
+            args=args,
+            settings={
+                "SPIDER_MODULES": "tests.e2e.test_llm_crawl",
+                "FAKE_LLM_URL": fake.url,
+                "C4_LLM_MAX_RETRIES": 1,
+                "C4_LLM_BACKOFF_BASE_DELAY": 0.01,
+            },
+            env={"PLANTED_KEY": PLANTED["env_name"], "OPENAI_API_KEY": PLANTED["openai_env"]},
+        )
+    # every source's key really went out, and the provider echoed it back
+    sent = {call.authorization for call in fake.calls}
+    used = {crawl_wide, "literal", "env_name", "openai_env"}
+    assert sent == {f"Bearer {PLANTED[source]}" for source in used}
+    llm_items = [item for item in run.items if "llm" in item["c4"]]
+    assert len(llm_items) == 1 + 2 + 2 * 3  # the index page too
+    errors = [error for item in llm_items for error in item["c4"]["llm"]["errors"]]
+    assert sorted(error["reason"] for error in errors) == ["auth_error"] * 4 + ["server_error"] * 4
+    assert all("Incorrect API key provided: Bearer ***" in error["message"] for error in errors)
+    assert "Overridden settings" in run.log  # (Scrapy dumps only its own settings' values)
+    written = {
+        "log file and stderr": run.log,
+        "stdout": run.stdout,
+        "items": (tmp_path / "crawl" / "items.jsonl").read_text(),
+        "stats": (tmp_path / "crawl" / "stats.json").read_text(),
+    }
+    leaks = {
+        (source, where, text.count(key))
+        for source, key in PLANTED.items()
+        for where, text in written.items()
+        if key in text
+    }
+    assert leaks == set()

@@ -69,7 +69,7 @@ class C4Settings:
     preview_cache_size: int = _setting(5000, _at_least(1))
     preview_max_bytes: int = _setting(65536, _at_least(1024))
     preview_range_bytes: int = _setting(8192, _at_least(0))
-    preview_page_timeout: float = _setting(60.0, _at_least(0.001))
+    preview_page_timeout: float = _setting(30.0, _at_least(0.001))
     score_weights: Any = None
     # the private-address guard (previews and the crawl's own redirects)
     allow_private_addresses: bool = False

@@ -188,6 +188,7 @@ class HeadFetcher:
                 _meta.HEAD: key,
                 "playwright": False,
                 "download_timeout": timeout,
+                "give_up_log_level": "DEBUG",  # the service logs the first failure, counts all
                 "dont_redirect": True,
                 "allow_offsite": True,
             },

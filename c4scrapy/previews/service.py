@@ -70,6 +70,7 @@ class LinkPreviews:
         self.fetcher = HeadFetcher(runtime, self._inc)
         self._results: OrderedDict[str, HeadResult] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[HeadResult]] = {}
+        self._waiters: Counter[str] = Counter()
         self._pages: dict[int, _PageRun] = {}
         self._warned: set[str] = set()
         self._recording = self.runtime.config.link_preview_config is not None
@@ -176,7 +177,7 @@ class LinkPreviews:
                 self._out_of_time(page, late)
                 finish(late)
                 for task in pending:
-                    task.cancel()  # the fetches go on (shielded) and fill the cache
+                    task.cancel()  # a fetch another page waits for goes on
 
         statuses = Counter(link["head_extraction_status"] for link in selected)
         reasons = Counter(reason for _, reason in skipped)
@@ -236,9 +237,23 @@ class LinkPreviews:
                     )
                     inflight.add_done_callback(lambda _: self._inflight.pop(url, None))
                     self._inc({"fetched": 1})
-                    return await asyncio.shield(inflight)
+                    return await self._wait(url, inflight)
         self._inc({"shared_inflight": 1})
-        return await asyncio.shield(inflight)
+        return await self._wait(url, inflight)
+
+    async def _wait(self, url: str, inflight: asyncio.Future[HeadResult]) -> HeadResult:
+        """Wait for a fetch; when the last page waiting for it gives up (its deadline),
+        cancel the download."""
+        self._waiters[url] += 1
+        try:
+            return await asyncio.shield(inflight)
+        finally:
+            self._waiters[url] -= 1
+            if not self._waiters[url]:
+                del self._waiters[url]
+                if not inflight.done():
+                    inflight.cancel()
+                    self._inc({"cancelled": 1})
 
     def _cached(self, url: str) -> HeadResult | None:
         result = self._results.get(url)
@@ -265,6 +280,11 @@ class LinkPreviews:
         counts = {f"head_status/{result.status}": 1, "bytes": result.bytes_read}
         if result.status not in (VALID, SKIPPED):
             counts["failed"] = 1
+            self._warn_once(
+                "failed",
+                f"Link preview of {url} failed: {result.status} ({result.error}); further "
+                "failures are counted in c4/previews/failed and logged at DEBUG",
+            )
         self._inc(counts)
         logger.debug(
             "Head preview of %s: %s%s (%d bytes read)",

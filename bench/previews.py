@@ -422,6 +422,7 @@ def guided(server: BenchServer, work: Path, first: int) -> None:
 
 def hostile(work: Path, code: Path) -> None:
     """Section 4: compression bombs and hanging links, each in one crawl of one page."""
+    sys.path.insert(0, str(ROOT))
     from tests._support.servers import LocalServer
 
     site = work / "hostile-site"
@@ -447,11 +448,13 @@ def hostile(work: Path, code: Path) -> None:
                 for link in item["links"]["internal"]
             )
             errors = sum(" ERROR: " in line for line in run["log"].splitlines())
+            held = max(item["c4"].get("previews", {}).get("seconds", 0) for item in run["items"])
             rows.append(
                 (
                     name,
                     len(run["items"]),
                     f"{run['wall']:.1f}",
+                    f"{held:.1f}",
                     f"{run['maxrss'] / 1024:.0f}",
                     errors,
                     dict(statuses),
@@ -459,7 +462,16 @@ def hostile(work: Path, code: Path) -> None:
                 )
             )
     print(f"\n## 4. Hostile preview targets (c4scrapy from {code})\n")
-    header = ("page", "items", "wall (s)", "peak RSS (MB)", "ERROR lines", "statuses", "bytes")
+    header = (
+        "page",
+        "items",
+        "wall (s)",
+        "previews held the item (s)",
+        "peak RSS (MB)",
+        "ERROR lines",
+        "statuses",
+        "bytes read",
+    )
     table(header, rows)
 
 
@@ -478,16 +490,24 @@ def measured_run(out: Path, url: str, code: Path) -> dict[str, Any]:
     cmd += [f"-s{k}={v}" for k, v in settings.items()]
     env = {**os.environ, "PYTHONPATH": f"{code}{os.pathsep}{ROOT}"}
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    _, _, usage = os.wait4(proc.pid, 0)
-    proc.returncode = 0
+    proc = subprocess.Popen(cmd, cwd=code, env=env, stdout=subprocess.DEVNULL)
+    peak = 0
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:  # VmHWM: this process's own peak (ru_maxrss counts the fork)
+        try:
+            text = status.read_text()
+        except OSError:
+            break
+        if match := re.search(r"VmHWM:\s+(\d+) kB", text):
+            peak = max(peak, int(match.group(1)))
+        time.sleep(0.05)
     wall = time.perf_counter() - started
     items_file = out / "items.jsonl"
     items = [json.loads(line) for line in items_file.read_text().splitlines() if line.strip()]
     stats_file = out / "stats.json"
     return {
         "wall": wall,
-        "maxrss": usage.ru_maxrss,  # KiB on Linux
+        "maxrss": peak,  # KiB
         "items": items,
         "stats": json.loads(stats_file.read_text()) if stats_file.exists() else {},
         "log": (out / "crawl.log").read_text(),

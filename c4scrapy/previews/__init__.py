@@ -38,10 +38,11 @@ async def previewed_links(
         page = page_or_response
         config = page.source.config if page.source is not None else runtime.config
     else:
-        page = page_or_response.meta.get(_meta.PAGE)
-        if page is None:
+        found = page_or_response.meta.get(_meta.PAGE)
+        request = page_or_response.request
+        if not isinstance(found, PageItem) or request is None:
             return
-        config = runtime.config_for(page_or_response.request)
+        page, config = found, runtime.config_for(request)
     previews = runtime.service(LinkPreviews)
     async for link in previews.previewed_links(page, config):
         (priority,) = link_priorities([link], config.query, previews.weights)

@@ -23,11 +23,16 @@ run, with real ``scrapy`` processes and the project's settings:
 3. **Query-guided crawl**: ``-a query="asyncio event loop"`` against the same crawl without
    a query, stopped after 50 items (``CLOSESPIDER_ITEMCOUNT``): how many of the first 50
    pages have "asyncio" in their title.
+4. **Hostile targets** (``--hostile``, on a server of its own): a page linking 12 gzip
+   bombs (200 MB of HTML in 200 KB each), and a page linking 100 URLs that never answer:
+   the crawl's wall time, peak RSS, ERROR lines and the links' preview statuses.
+   ``--code DIR`` runs the crawls with another checkout's c4scrapy (e.g. before a change).
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import re
@@ -415,6 +420,100 @@ def guided(server: BenchServer, work: Path, first: int) -> None:
     )
 
 
+def hostile(work: Path, code: Path) -> None:
+    """Section 4: compression bombs and hanging links, each in one crawl of one page."""
+    sys.path.insert(0, str(ROOT))
+    from tests._support.servers import LocalServer
+
+    site = work / "hostile-site"
+    site.mkdir()
+    html = {"Content-Type": "text/html"}
+    bomb = gzip.compress(b"<html><head><title>Bomb</title>" + b" " * 200_000_000, 9)
+    bombs = [f"/bomb{i}.html" for i in range(12)]
+    hanging = [f"/hang{i}.html" for i in range(100)]
+    for name, paths in (("bombs", bombs), ("hanging", hanging)):
+        anchors = "".join(f'<a href="{p}">{p}</a>' for p in paths)
+        (site / f"{name}.html").write_text(f"<html><head><title>{name}</title></head>{anchors}")
+    rows = []
+    with LocalServer(site) as server:
+        for path in bombs:
+            server.routes[path] = lambda h: (200, {**html, "Content-Encoding": "gzip"}, bomb)
+        for path in hanging:
+            server.routes[path] = lambda h: (200, html, [b"<html><head>", 30])
+        for name in ("bombs", "hanging"):
+            run = measured_run(work / f"hostile-{name}", server.url + f"{name}.html", code)
+            statuses = Counter(
+                link["head_extraction_status"]
+                for item in run["items"]
+                for link in item["links"]["internal"]
+            )
+            errors = sum(" ERROR: " in line for line in run["log"].splitlines())
+            held = max(item["c4"].get("previews", {}).get("seconds", 0) for item in run["items"])
+            rows.append(
+                (
+                    name,
+                    len(run["items"]),
+                    f"{run['wall']:.1f}",
+                    f"{held:.1f}",
+                    f"{run['maxrss'] / 1024:.0f}",
+                    errors,
+                    dict(statuses),
+                    f"{run['stats'].get('c4/previews/bytes', 0):,}",
+                )
+            )
+    print(f"\n## 4. Hostile preview targets (c4scrapy from {code})\n")
+    header = (
+        "page",
+        "items",
+        "wall (s)",
+        "previews held the item (s)",
+        "peak RSS (MB)",
+        "ERROR lines",
+        "statuses",
+        "bytes read",
+    )
+    table(header, rows)
+
+
+def measured_run(out: Path, url: str, code: Path) -> dict[str, Any]:
+    """``scrapy crawl site -a url=URL -a depth=0 -a link_preview={}`` with its peak RSS."""
+    out.mkdir(parents=True)
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "site", "-O", str(out / "items.jsonl")]
+    cmd += [f"-aurl={url}", "-adepth=0", "-alink_preview={}"]
+    settings = {
+        "LOG_FILE": out / "crawl.log",
+        "LOG_LEVEL": "INFO",
+        "TEST_STATS_FILE": out / "stats.json",
+        "EXTENSIONS": json.dumps({"tests._support.statsdump.StatsDump": 0}),
+        "C4_PROGRESS": False,
+    }
+    cmd += [f"-s{k}={v}" for k, v in settings.items()]
+    env = {**os.environ, "PYTHONPATH": f"{code}{os.pathsep}{ROOT}"}
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=code, env=env, stdout=subprocess.DEVNULL)
+    peak = 0
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:  # VmHWM: this process's own peak (ru_maxrss counts the fork)
+        try:
+            text = status.read_text()
+        except OSError:
+            break
+        if match := re.search(r"VmHWM:\s+(\d+) kB", text):
+            peak = max(peak, int(match.group(1)))
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    items_file = out / "items.jsonl"
+    items = [json.loads(line) for line in items_file.read_text().splitlines() if line.strip()]
+    stats_file = out / "stats.json"
+    return {
+        "wall": wall,
+        "maxrss": peak,  # KiB
+        "items": items,
+        "stats": json.loads(stats_file.read_text()) if stats_file.exists() else {},
+        "log": (out / "crawl.log").read_text(),
+    }
+
+
 def table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
@@ -432,7 +531,13 @@ def main() -> None:
     parser.add_argument(
         "--no-ranges", action="store_true", help="ignore Range headers, like python -m http.server"
     )
+    parser.add_argument("--hostile", action="store_true", help="only section 4")
+    parser.add_argument("--code", type=Path, default=ROOT, help="checkout whose c4scrapy runs")
     options = parser.parse_args()
+    if options.hostile:
+        with tempfile.TemporaryDirectory(prefix="c4-hostile-") as tmp:
+            hostile(Path(tmp), options.code.resolve())
+        return
     chunk, delay = 64 * 1024, 0.0
     if options.pace:
         kib, ms = options.pace.split(":")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from c4scrapy.addon import Addon
 from c4scrapy.core.config import CacheMode, CrawlerRunConfig, LinkPreviewConfig
 from c4scrapy.core.exceptions import ConfigError
@@ -14,6 +16,9 @@ from c4scrapy.core.markdown import (
 )
 from c4scrapy.core.page import extract_page
 from c4scrapy.core.schema import JsonCssExtractionStrategy, JsonXPathExtractionStrategy
+
+if TYPE_CHECKING:
+    from c4scrapy.previews import previewed_links
 
 __version__ = "0.1.0"
 
@@ -33,4 +38,13 @@ __all__ = [
     "PruningContentFilter",
     "__version__",
     "extract_page",
+    "previewed_links",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "previewed_links":  # it needs Scrapy: imported when first asked for
+        from c4scrapy.previews import previewed_links
+
+        return previewed_links
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

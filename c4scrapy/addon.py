@@ -10,10 +10,16 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 #: Components and their orders; user entries for the same class are never overridden.
-DOWNLOADER_MIDDLEWARES = {"c4scrapy.middlewares.C4DownloaderMiddleware": 40}
+DOWNLOADER_MIDDLEWARES = {
+    "c4scrapy.middlewares.C4DownloaderMiddleware": 40,
+    # before HttpCacheMiddleware (900), so that no cached answer skips it
+    "c4scrapy.guard.PrivateAddressMiddleware": 50,
+    # just outside HttpCompressionMiddleware (590): it sees preview bodies still compressed
+    "c4scrapy.previews.fetch.PreviewBodyMiddleware": 595,
+}
 SPIDER_MIDDLEWARES = {"c4scrapy.middlewares.C4SpiderMiddleware": 45}
 ITEM_PIPELINES: dict[str, int] = {
-    "c4scrapy.previews.LinkPreviewPipeline": 100,
+    "c4scrapy.pipelines.LinkPreviewPipeline": 100,
     "c4scrapy.pipelines.SchemaExtractionPipeline": 110,
     "c4scrapy.pipelines.LLMExtractionPipeline": 120,
 }

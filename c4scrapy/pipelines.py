@@ -1,5 +1,6 @@
-"""Item pipelines that run the page's ``extraction_strategy``: thin adapters over the core.
+"""Item pipelines: link previews, and the page's ``extraction_strategy``: thin adapters.
 
+``LinkPreviewPipeline`` (order 100) previews and scores each page's links.
 ``SchemaExtractionPipeline`` (order 110) runs ``JsonCssExtractionStrategy`` /
 ``JsonXPathExtractionStrategy`` on the page tree the spider middleware parsed
 (``item.source.doc``), within ``css_selector``; ``LLMExtractionPipeline`` (order 120) runs
@@ -19,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from c4scrapy._runtime import C4Runtime
 from c4scrapy.core.items import PageItem
+from c4scrapy.core.previews import apply_scores
 from c4scrapy.core.selectors import select
+from c4scrapy.previews.service import LinkPreviews
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -39,6 +42,39 @@ def _strategy(item: Any, attribute: str) -> Any:
         return None
     strategy = item.source.config.extraction_strategy
     return strategy if hasattr(strategy, attribute) else None
+
+
+class LinkPreviewPipeline:
+    """Previews and scores the links of every PageItem whose config has a
+    ``link_preview_config``; with only ``score_links``, fills each link's ``total_score``
+    from its intrinsic score. A failure is logged and recorded in
+    ``item.c4["previews_error"]``; the item always continues."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.previews = C4Runtime.enabled_for(crawler).service(LinkPreviews)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, PageItem) or item.source is None or not item.success:
+            return item
+        config = item.source.config
+        try:
+            if config.link_preview_config is not None:
+                await self.previews.preview_page(item, config)
+            elif config.score_links:
+                apply_scores(item, None, weights=self.previews.weights)
+        except Exception as exc:
+            logger.exception(
+                "Link previews of %s failed",
+                item.url,
+                extra={"spider": self.crawler.spider},
+            )
+            item.c4["previews_error"] = f"{type(exc).__name__}: {exc}"
+        return item
 
 
 class SchemaExtractionPipeline:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from c4scrapy.core.coerce import coerce, field_types
 from c4scrapy.core.exceptions import ConfigError
@@ -44,6 +44,13 @@ def _blockable(value: tuple[str, ...]) -> str | None:
     return None
 
 
+def _schemes(value: tuple[str, ...]) -> str | None:
+    if not value:
+        return "expected at least one URL scheme, e.g. http,https"
+    bad = [scheme for scheme in value if scheme != scheme.lower() or not scheme.isascii()]
+    return f"schemes are lowercase ASCII names, got {bad}" if bad else None
+
+
 def _setting(default: Any, check: Callable[[Any], str | None] | None = None) -> Any:
     return dataclasses.field(default=default, metadata={"check": check})
 
@@ -52,6 +59,9 @@ def _setting(default: Any, check: Callable[[Any], str | None] | None = None) -> 
 class C4Settings:
     """One attribute per setting: ``C4_PREVIEW_MAX_BYTES`` is ``preview_max_bytes``."""
 
+    #: Old setting names still read: old attribute -> the attribute it sets.
+    ALIASES: ClassVar[dict[str, str]] = {"preview_allow_private": "allow_private_addresses"}
+
     enabled: bool = True
     emit_items: bool = True
     progress: bool = True
@@ -59,8 +69,12 @@ class C4Settings:
     preview_cache_size: int = _setting(5000, _at_least(1))
     preview_max_bytes: int = _setting(65536, _at_least(1024))
     preview_range_bytes: int = _setting(8192, _at_least(0))
-    preview_allow_private: bool = False
+    preview_page_timeout: float = _setting(30.0, _at_least(0.001))
     score_weights: Any = None
+    # the private-address guard (previews and the crawl's own redirects)
+    allow_private_addresses: bool = False
+    # the site spider
+    start_url_schemes: tuple[str, ...] = _setting(("http", "https"), _schemes)
     # structured extraction
     llm_concurrency: int = _setting(8, _at_least(1))
     llm_timeout: float = _setting(60.0, _at_least(0.001))
@@ -91,7 +105,8 @@ class C4Settings:
     @classmethod
     def names(cls) -> tuple[str, ...]:
         """Every setting name this class reads."""
-        return tuple(cls.setting_name(f.name) for f in dataclasses.fields(cls))
+        names = [cls.setting_name(f.name) for f in dataclasses.fields(cls)]
+        return (*names, *map(cls.setting_name, cls.ALIASES))
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> C4Settings:
@@ -101,6 +116,10 @@ class C4Settings:
         for f in dataclasses.fields(cls):
             name = cls.setting_name(f.name)
             raw = settings.get(name)
+            for old, new in cls.ALIASES.items():
+                if new == f.name and raw is None:
+                    name = cls.setting_name(old)
+                    raw = settings.get(name)
             if raw is None:
                 continue
             key = f"setting {name}"

@@ -7,8 +7,10 @@ can be given as ``-a FIELD=VALUE``; see ``c4scrapy.core.layers.spider_config``.
 
 With ``-a query=...`` the crawl is query-guided: each page's links are previewed and
 scored before they are followed, and the follow-up requests get their ``total_score``
-as priority (``c4scrapy.previews.link_priorities``), so the relevant part of the site is
-reached first. Without a query the crawl order is Scrapy's usual one.
+as priority (``c4scrapy.previewed_links``), so the relevant part of the site is reached
+first. Without a query the crawl order is Scrapy's usual one.
+
+Start URLs must be http(s) (``C4_START_URL_SCHEMES`` allows more).
 """
 
 from __future__ import annotations
@@ -21,20 +23,22 @@ import scrapy
 from scrapy.spidermiddlewares.httperror import HttpError
 from w3lib.url import canonicalize_url
 
-from c4scrapy import _meta
+from c4scrapy import _meta, previewed_links
 from c4scrapy._runtime import C4Runtime, report_startup_error
 from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.layers import spider_config
 from c4scrapy.core.traps import TrapRules
 from c4scrapy.jobdir import JobJournal
 from c4scrapy.middlewares import RedirectToRequested, failed_page
-from c4scrapy.previews import LinkPreviews, link_priorities
+from c4scrapy.settings import C4Settings
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
 
+    from scrapy.crawler import Crawler
     from scrapy.http import Response
     from twisted.python.failure import Failure
+    from typing_extensions import Self
 
     from c4scrapy.core.items import PageItem
 
@@ -60,6 +64,24 @@ class SiteSpider(scrapy.Spider):
         except ConfigError as exc:
             report_startup_error(exc)
             raise
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # Checked here, where the settings are known (the runtime is built once the crawl
+        # has its spider).
+        try:
+            schemes = C4Settings.from_settings(crawler.settings).start_url_schemes
+            scheme = urlsplit(spider.url).scheme.lower()
+            if scheme not in schemes:
+                raise ConfigError(
+                    f"-a url: expected an absolute {' or '.join(schemes)} URL, got "
+                    f"{spider.url!r} (C4_START_URL_SCHEMES lists the schemes allowed)"
+                )
+        except ConfigError as exc:
+            report_startup_error(exc)
+            raise
+        return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         # With JOBDIR, spider.state survives a pause, so a resumed crawl keeps its count.
@@ -119,11 +141,9 @@ class SiteSpider(scrapy.Spider):
                     yield scrapy.Request(link["href"], callback=self.parse, errback=self.failed)
             return
         # Query-guided: each link as soon as its preview is scored, with that as priority.
-        previews = LinkPreviews.of(self.crawler)
         internal = {id(link) for link in page.links["internal"]}
-        async for link in previews.previewed_links(page, config):
+        async for link, priority in previewed_links(self.crawler, response):
             if id(link) in internal and self._admit(link["href"]):
-                (priority,) = link_priorities([link], config.query, previews.weights)
                 yield scrapy.Request(
                     link["href"], callback=self.parse, errback=self.failed, priority=priority
                 )
@@ -185,7 +205,7 @@ def _start_url(url: str | None) -> str:
     if not url:
         raise ConfigError("the site spider needs a start URL: scrapy crawl site -a url=URL")
     parts = urlsplit(url.strip())
-    if not (parts.scheme and parts.netloc):
+    if not (parts.scheme and (parts.netloc or parts.scheme == "file")):
         raise ConfigError(
             f"-a url: expected an absolute URL such as https://example.com/, got {url!r}"
         )

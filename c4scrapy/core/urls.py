@@ -14,7 +14,6 @@ follow-up requests and markdown alike.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections import OrderedDict
 from functools import lru_cache
@@ -23,6 +22,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import tldextract
 from w3lib.url import safe_url_string
+
+from c4scrapy.core.addresses import is_ip_address
 
 #: Query parameters that only track the visitor; removed so that links deduplicate.
 TRACKING_PARAMS = frozenset(
@@ -327,27 +328,6 @@ def domain_set(domains: tuple[str, ...]) -> frozenset[str]:
             pass
         out.add(name)
     return frozenset(out)
-
-
-def is_private_host(host: str) -> bool:
-    """Loopback, private, link-local or otherwise non-public address (or localhost)."""
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return not ip.is_global
-
-
-def is_ip_address(host: str) -> bool:
-    """True for an IPv4 or IPv6 address (brackets allowed)."""
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 class SiteRules:

@@ -1,24 +1,32 @@
-"""Link previews without a crawl: head parsing, link selection, scores, the SSRF guard."""
+"""Link previews without a crawl: head parsing, link selection, scores, the address guard,
+``previewed_links``."""
 
 from __future__ import annotations
 
+import gzip
+import zlib
+
 import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse
 from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 
+from c4scrapy import _meta
 from c4scrapy._runtime import C4Runtime
 from c4scrapy.core.config import CrawlerRunConfig, LinkPreviewConfig
 from c4scrapy.core.head import head_end, parse_head
 from c4scrapy.core.items import PageItem
-from c4scrapy.previews import (
+from c4scrapy.core.previews import (
     BELOW_THRESHOLD,
     SKIPPED,
     VALID,
-    LinkPreviews,
     apply_scores,
     link_priorities,
     select_links,
 )
+from c4scrapy.previews import LinkPreviews, previewed_links
+from c4scrapy.previews.fetch import decode_prefix
 
 URL = "https://docs.example.org/guide/index.html"
 
@@ -302,54 +310,70 @@ RESOLVER_ANSWERS = {
     "rebind.example": ["93.184.216.34", "127.0.0.1"],
     "v6.example": ["2606:4700::1111"],
     "v6-local.example": ["fe80::1"],
+    "mapped.example": ["::ffff:169.254.169.254"],
 }
 
 
 def _previews(settings: dict | None = None) -> tuple[LinkPreviews, FakeResolver]:
     crawler = get_crawler(settings_dict=settings or {})
     resolver = FakeResolver(RESOLVER_ANSWERS)
-    return LinkPreviews(C4Runtime.of(crawler), resolver=resolver), resolver
+    previews = C4Runtime.of(crawler).service(LinkPreviews)
+    previews.guard.resolve = resolver
+    return previews, resolver
 
 
 @pytest.mark.parametrize(
-    ("host", "private"),
+    ("host", "public"),
     [
-        ("127.0.0.1", True),
-        ("localhost", True),
-        ("10.0.0.8", True),
-        ("192.168.1.1", True),
-        ("169.254.169.254", True),  # cloud metadata
-        ("[::1]", True),
-        ("100.64.0.1", True),  # shared address space
-        ("8.8.8.8", False),
-        ("public.example", False),
-        ("intranet.example", True),
-        ("rebind.example", True),  # any private address counts
-        ("v6.example", False),
-        ("v6-local.example", True),
-        ("unknown.example", False),  # the download fails on its own
+        ("127.0.0.1", False),
+        ("localhost", False),
+        ("localhost.", False),
+        ("10.0.0.8", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),  # cloud metadata
+        ("[::1]", False),
+        ("[::7f00:1]", False),
+        ("100.64.0.1", False),  # shared address space
+        ("8.8.8.8", True),
+        ("public.example", True),
+        ("intranet.example", False),
+        ("rebind.example", False),  # any non-public address counts
+        ("v6.example", True),
+        ("v6-local.example", False),
+        ("mapped.example", False),
+        ("unknown.example", False),  # does not resolve: not public
+        ("", False),
     ],
 )
 @deferred_f_from_coro_f
-async def test_private_hosts(host, private):
+async def test_public_hosts(host, public):
     previews, _ = _previews()
-    assert await previews.is_private(host) is private
+    assert await previews.guard.is_public(host) is public
 
 
 @deferred_f_from_coro_f
 async def test_guard_applies_to_public_pages_only():
     previews, resolver = _previews()
-    assert await previews.guards("https://public.example/page") is True
-    assert await previews.guards("http://127.0.0.1:8000/") is False  # an intranet crawl
-    assert await previews.guards("http://intranet.example/") is False
-    await previews.guards("http://public.example/other")
+    guard = previews.guard
+    assert await guard.guards("https://public.example/page") is True
+    assert await guard.guards("http://127.0.0.1:8000/") is False  # an intranet crawl
+    assert await guard.guards("http://intranet.example/") is False
+    await guard.guards("http://public.example/other")
     assert resolver.asked == ["public.example", "intranet.example"]  # one lookup per host
 
 
+@pytest.mark.parametrize("name", ["C4_ALLOW_PRIVATE_ADDRESSES", "C4_PREVIEW_ALLOW_PRIVATE"])
 @deferred_f_from_coro_f
-async def test_guard_can_be_lifted():
-    previews, _ = _previews({"C4_PREVIEW_ALLOW_PRIVATE": True})
-    assert await previews.guards("https://public.example/page") is False
+async def test_guard_can_be_lifted(name):
+    previews, _ = _previews({name: True})
+    assert await previews.guard.guards("https://public.example/page") is False
+
+
+def test_the_new_setting_name_wins_over_the_old_one():
+    crawler = get_crawler(
+        settings_dict={"C4_ALLOW_PRIVATE_ADDRESSES": False, "C4_PREVIEW_ALLOW_PRIVATE": True}
+    )
+    assert C4Runtime.of(crawler).settings.allow_private_addresses is False
 
 
 @deferred_f_from_coro_f
@@ -388,3 +412,67 @@ async def test_without_previews_every_link_streams_at_once():
         {"href": "https://public.example/a"}
     ]
     assert "previews" not in page.c4
+
+
+def _guide_page() -> PageItem:
+    page = PageItem(url="https://public.example/")
+    page.links["internal"] = [
+        {"href": href, "text": text, "title": "", "intrinsic_score": 5.0, "total_score": None}
+        for href, text in (
+            ("http://intranet.example/admin", "admin"),
+            ("http://intranet.example/loop", "the event loop guide"),
+        )
+    ]
+    return page
+
+
+@deferred_f_from_coro_f
+async def test_previewed_links_gives_each_link_with_its_priority():
+    previews, _ = _previews()
+    page = _guide_page()
+    config = CrawlerRunConfig(link_preview_config=LinkPreviewConfig(query="event loop"))
+    page.attach_source(None, config, page.url)
+    pairs = [pair async for pair in previewed_links(previews.crawler, page)]
+    assert [link["href"] for link, _ in pairs] == [link["href"] for link in page.all_links()]
+    assert all(link["head_extraction_error"] == "private_address" for link, _ in pairs)
+    priorities = {link["text"]: priority for link, priority in pairs}
+    assert priorities["the event loop guide"] > priorities["admin"]
+    assert priorities["admin"] == link_priorities(page.links["internal"][:1], "event loop")[0]
+
+
+@deferred_f_from_coro_f
+async def test_previewed_links_of_a_response_use_its_request_config():
+    previews, _ = _previews()
+    page = _guide_page()
+    request = Request(
+        page.url,
+        meta={_meta.PAGE: page, _meta.CONFIG: {"link_preview_config": {"query": "event loop"}}},
+    )
+    response = HtmlResponse(page.url, body=b"<html></html>", request=request)
+    pairs = [pair async for pair in previewed_links(previews.crawler, response)]
+    assert len(pairs) == 2
+    assert page.c4["previews"]["status"] == {SKIPPED: 2}
+    without_page = HtmlResponse(page.url, body=b"", request=Request(page.url))
+    assert [pair async for pair in previewed_links(previews.crawler, without_page)] == []
+
+
+@pytest.mark.parametrize(
+    ("compress", "wbits"),
+    [
+        (lambda d: gzip.compress(d), 16 + zlib.MAX_WBITS),
+        (lambda d: zlib.compress(d), zlib.MAX_WBITS),
+        (lambda d: zlib.compress(d)[2:-4], zlib.MAX_WBITS),  # "deflate" sent raw
+    ],
+)
+def test_decode_prefix_stops_at_the_limit_or_the_head(compress, wbits):
+    html = b"<html><head><title>x</title>" + b" " * 2_000_000
+    bomb = compress(html)
+    assert len(decode_prefix(bomb, wbits, 20_000)) == 20_000
+    truncated = decode_prefix(bomb[: len(bomb) // 2], wbits, 10**9)  # what it has
+    assert 20_000 < len(truncated) < len(html)
+    assert html.startswith(truncated)
+    page = compress(b"<html><head><title>x</title></head><body>" + b"y" * 1_000_000)
+    decoded = decode_prefix(page, wbits, 10**9)
+    assert decoded.startswith(b"<html><head><title>x</title></head>")
+    assert len(decoded) <= 16384 + 64
+    assert decode_prefix(b"not compressed", wbits, 1000) == b""

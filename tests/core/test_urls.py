@@ -10,7 +10,6 @@ from c4scrapy.core.urls import (
     SiteRules,
     domain_matches,
     domain_set,
-    is_private_host,
     normalize_url,
     registered_domain,
 )
@@ -172,26 +171,6 @@ def test_exclusion_reasons(page, host, exclude_external, reason) -> None:
     rules = SiteRules(page, exclude_domains=("ads.example.net",), social_domains=("twitter.com",))
     internal = rules.is_internal(host)
     assert rules.exclusion(host, internal, exclude_external=exclude_external) == reason
-
-
-@pytest.mark.parametrize(
-    ("host", "private"),
-    [
-        ("127.0.0.1", True),
-        ("10.1.2.3", True),
-        ("192.168.0.1", True),
-        ("169.254.1.1", True),
-        ("::1", True),
-        ("[::1]", True),
-        ("fe80::1", True),
-        ("localhost", True),
-        ("app.localhost", True),
-        ("8.8.8.8", False),
-        ("example.com", False),
-    ],
-)
-def test_is_private_host(host: str, private: bool) -> None:
-    assert is_private_host(host) is private
 
 
 RESOLVER_BASES = [

@@ -8,8 +8,11 @@ head; the query-guided crawl order, with JOBDIR; no deadlock under tight limits.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
+import zlib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -422,3 +425,75 @@ def test_byte_ranges_keep_previews_small_on_servers_that_honour_them(site_server
     assert hits["/no-validator.html"] == 2  # no way to join pieces safely: one plain GET
     assert hits["/empty.html"] == 2  # 416, then without Range
     assert run.stats["c4/previews/range_continuations"] == 3
+
+
+def test_compression_bombs_cost_no_more_than_the_byte_budget(site_server, tmp_path):
+    """A preview decodes at most C4_PREVIEW_MAX_BYTES of a compressed head, however much
+    the body would inflate to (each bomb below is 50 MB of HTML in 49 KB)."""
+    site = tmp_path / "site"
+    html = b"<html><head><title>Bomb</title>" + b" " * 50_000_000
+    bombs = {
+        "gzip": gzip.compress(html, 9),
+        "deflate": zlib.compress(html, 9),
+        "x-gzip, identity": gzip.compress(html, 9),
+    }
+    paths = []
+    for i in range(12):
+        encoding = list(bombs)[i % 3]
+        paths.append(path := f"/bomb{i}.html")
+        headers = {"Content-Type": "text/html", "Content-Encoding": encoding}
+        site_server.routes[path] = lambda h, headers=headers, body=bombs[encoding]: (
+            200,
+            headers,
+            body,
+        )
+    _write(site, "/index.html", _page("Bombs", [(p, p) for p in paths]))
+    budget = 16384
+    run = run_crawl(
+        tmp_path,
+        args={"url": site_server.url, "depth": 0, "link_preview": "{}"},
+        settings={"C4_PREVIEW_MAX_BYTES": budget},
+    )
+    (item,) = run.items
+    links = item["links"]["internal"]
+    assert len(links) == 12
+    for link in links:
+        assert link["head_extraction_status"] == "valid", link
+        assert link["head_data"]["title"] == "Bomb"
+    fetches = _head_fetches(run)
+    assert len(fetches) == 12
+    # compressed bytes read: the budget is checked as data arrives (one read past it at most)
+    assert all(budget <= size < budget + 65536 for _, size in fetches.values())
+    assert run.stats["c4/previews/decompressed_bytes"] <= 12 * budget
+
+
+def test_a_page_of_hanging_links_is_released_at_its_preview_deadline(site_server, tmp_path):
+    """100 links that never answer: the item comes at C4_PREVIEW_PAGE_TIMEOUT with those
+    links marked, the downloads still waiting are cancelled, and the log has one warning,
+    not a hundred errors."""
+    site = tmp_path / "site"
+    html = {"Content-Type": "text/html"}
+    paths = [f"/hang{i}.html" for i in range(100)]
+    for path in paths:
+        site_server.routes[path] = lambda h: (200, html, [b"<html><head>", 8])
+    _write(site, "/index.html", _page("Hanging", [(p, p) for p in paths]))
+    run = run_crawl(
+        tmp_path,
+        args={"url": site_server.url, "depth": 0, "link_preview": '{"timeout": 1.5}'},
+        settings={"C4_PREVIEW_PAGE_TIMEOUT": 2, "RETRY_TIMES": 1},
+    )
+    (item,) = run.items
+    statuses = Counter(
+        (link["head_extraction_status"], link["head_extraction_error"])
+        for link in item["links"]["internal"]
+    )
+    late = ("timeout", "the page's previews took over C4_PREVIEW_PAGE_TIMEOUT (2 s)")
+    assert statuses == {late: 100}  # 2 tries of 1.5 s each: none ends within 2 s
+    assert run.stats["c4/previews/page_timeout/pages"] == 1
+    assert run.stats["c4/previews/page_timeout/links"] == 100
+    # 10 at a time: those 10 downloads are cancelled, the other 90 never start
+    assert run.stats["c4/previews/fetched"] == run.stats["c4/previews/cancelled"] == 10
+    assert run.stats["finish_reason"] == "finished"
+    assert run.log.count("C4_PREVIEW_PAGE_TIMEOUT (2 s): marked timeout") == 1
+    errors = [line for line in run.log.splitlines() if " ERROR: " in line]
+    assert len(errors) <= 1, errors[:5]

@@ -1,0 +1,119 @@
+"""The private-address guard: a public page must not lead the crawl to a non-public address."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from scrapy.exceptions import IgnoreRequest
+
+from c4scrapy import _meta
+from c4scrapy._runtime import C4Runtime
+from c4scrapy.core.addresses import ip_of, is_local_name, is_public_ip
+from c4scrapy.core.urls import host_of
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+
+Resolver = Callable[[str], Awaitable[list[str]]]
+
+_HOSTS_CACHE_SIZE = 4096
+
+
+async def resolve_host(host: str) -> list[str]:
+    """Every address ``host`` resolves to, without blocking the event loop."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+class AddressGuard:
+    """The crawl's one guard (``C4Runtime.of(crawler).service(AddressGuard)``): decides
+    whether hosts are public, with one DNS look-up per host (an LRU of 4096)."""
+
+    def __init__(self, runtime: C4Runtime) -> None:
+        self.runtime = runtime
+        self.allow_private = runtime.settings.allow_private_addresses
+        self.dns_timeout = runtime.crawler.settings.getfloat("DNS_TIMEOUT", 60.0)
+        self.resolve: Resolver = resolve_host  # tests put a resolver of their own here
+        self._public: OrderedDict[str, bool] = OrderedDict()
+
+    async def guards(self, url: str) -> bool:
+        """Whether what ``url`` links or redirects to must be public: true for a public
+        ``url`` unless ``C4_ALLOW_PRIVATE_ADDRESSES``."""
+        return not self.allow_private and await self.is_public(host_of(url))
+
+    async def is_public(self, host: str) -> bool:
+        """True if ``host`` is a public address, or a name whose every address is public.
+
+        A name that does not resolve is not public.
+        """
+        if not host:
+            return False
+        ip = ip_of(host)
+        if ip is not None:
+            return is_public_ip(ip)
+        if is_local_name(host):
+            return False
+        known = self._public.get(host)
+        if known is not None:
+            self._public.move_to_end(host)
+            return known
+        try:
+            addresses = await asyncio.wait_for(self.resolve(host), self.dns_timeout)
+        except (OSError, asyncio.TimeoutError):
+            addresses = []
+        public = bool(addresses)
+        for address in addresses:
+            ip = ip_of(address.partition("%")[0])
+            public = public and ip is not None and is_public_ip(ip)
+        self._public[host] = public
+        if len(self._public) > _HOSTS_CACHE_SIZE:
+            self._public.popitem(last=False)
+        return public
+
+
+class PrivateAddressMiddleware:
+    """Downloader middleware: refuses a redirect hop to a non-public address when the
+    redirect chain started at a public one (each hop Scrapy's RedirectMiddleware makes
+    comes through ``process_request`` again). The refusal ends as the failed PageItem of
+    the requested URL, and is counted in ``c4/requests/refused/private_address``."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.runtime = C4Runtime.enabled_for(crawler)
+        self.guard = self.runtime.service(AddressGuard)
+        self._logged = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        chain = request.meta.get("redirect_urls")
+        if not chain or self.guard.allow_private or _meta.HEAD in request.meta:
+            return
+        host = host_of(request.url)
+        if await self.guard.is_public(host) or not await self.guard.guards(chain[0]):
+            return
+        self.runtime.inc({"requests/refused/private_address": 1})
+        message = (
+            f"refused a redirect from the public {chain[0]} to the non-public address "
+            f"{host!r} (C4_ALLOW_PRIVATE_ADDRESSES=True allows it)"
+        )
+        if not self._logged:
+            self._logged = True
+            logger.warning(
+                "%s; further refusals are counted in c4/requests/refused/private_address",
+                message,
+                extra={"spider": self.crawler.spider},
+            )
+        raise IgnoreRequest(message)

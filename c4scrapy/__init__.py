@@ -10,10 +10,16 @@ from c4scrapy.core.llm.strategy import LLMConfig, LLMExtractionStrategy
 from c4scrapy.core.markdown import (
     BM25ContentFilter,
     DefaultMarkdownGenerator,
+    MainContentFilter,
+    MarkdownGenerationResult,
     PruningContentFilter,
 )
 from c4scrapy.core.page import extract_page
-from c4scrapy.core.schema import JsonCssExtractionStrategy, JsonXPathExtractionStrategy
+from c4scrapy.core.schema import (
+    JsonCssExtractionStrategy,
+    JsonXPathExtractionStrategy,
+    NoExtractionStrategy,
+)
 
 __version__ = "0.1.0"
 
@@ -29,6 +35,9 @@ __all__ = [
     "LLMConfig",
     "LLMExtractionStrategy",
     "LinkPreviewConfig",
+    "MainContentFilter",
+    "MarkdownGenerationResult",
+    "NoExtractionStrategy",
     "PageItem",
     "PruningContentFilter",
     "__version__",

@@ -285,6 +285,7 @@ def clean_tree(
     wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rules: SiteRules
 ) -> None:
     """Steps 1 (except excluded_selector) to 7 of the module doc, in place on ``wrapper``."""
+    mermaid_to_code(wrapper)
     dropped: list[str] = [*DROPPED_TAGS, *config.excluded_tags]
     if config.remove_forms:
         dropped.append("form")
@@ -300,6 +301,56 @@ def clean_tree(
     wrapper.attrib.clear()
     names = _rewrite_and_prune(wrapper, config, base_url, rules)
     _strip_attributes(wrapper, names, config.keep_data_attributes)
+
+
+def mermaid_to_code(wrapper: HtmlElement) -> None:
+    """Each mermaid ``<svg>`` (``id`` starting with ``mermaid`` or a mermaid
+    ``aria-roledescription``) becomes ``<pre><code class="language-mermaid">``: its node and
+    edge labels, one per line, so the diagram's words survive the removal of ``<svg>``."""
+    for svg in list(wrapper.iter("svg", "{http://www.w3.org/2000/svg}svg")):
+        role = (svg.get("aria-roledescription") or "").lower()
+        if not ((svg.get("id") or "").lower().startswith("mermaid") or _MERMAID_ROLE(role)):
+            continue
+        labels: list[str] = []
+        for el in svg.iter(etree.Element):
+            cls = el.get("class") or ""
+            local = etree.QName(el).localname if "}" in str(el.tag) else el.tag
+            if local in ("text", "foreignObject") or "nodeLabel" in cls or "edgeLabel" in cls:
+                if any(
+                    a in _LABELLED for a in _label_ancestors(el, svg)
+                ):  # counted with the outer label
+                    continue
+                text = " ".join("".join(el.itertext()).split())
+                if text and (not labels or labels[-1] != text):
+                    labels.append(text)
+        pre = lxml.html.Element("pre")
+        code = etree.SubElement(pre, "code")
+        code.set("class", "language-mermaid")
+        code.text = "\n".join(labels) + "\n" if labels else ""
+        if role:
+            code.text = f"%% {role}\n" + code.text
+        pre.tail = svg.tail
+        svg.getparent().replace(svg, pre)
+
+
+_MERMAID_ROLE = re.compile(
+    r"flowchart|sequence|class|state|er|gantt|pie|journey|mindmap|timeline|gitgraph|"
+    r"quadrant|requirement|sankey|xychart|block|c4|architecture|packet|kanban|radar"
+).match
+_LABELLED = frozenset({"text", "foreignObject"})
+
+
+def _label_ancestors(el: HtmlElement, svg: HtmlElement) -> list[str]:
+    names = []
+    for ancestor in el.iterancestors():
+        if ancestor is svg:
+            break
+        tag = str(ancestor.tag)
+        names.append(tag.rsplit("}", 1)[-1])
+        cls = ancestor.get("class") or ""
+        if "nodeLabel" in cls or "edgeLabel" in cls:
+            names.append("text")
+    return names
 
 
 def _wrap_roots(

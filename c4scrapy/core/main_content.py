@@ -1,0 +1,332 @@
+"""``MainContentFilter``: the page's main content, boilerplate (menus, share bars, teasers,
+footers) dropped, with its markup kept.
+
+trafilatura decides *what* the main content is; c4scrapy keeps *how* it was written. The
+filter runs ``trafilatura.bare_extraction`` on a copy of the HTML (cleaned_html, whose
+``class`` and ``id`` attributes trafilatura reads), then keeps the elements of that HTML
+whose text trafilatura kept, and everything around them that structures them: so
+fit_html and fit_markdown have the page's own links (absolute and normalised, as in
+``markdown``), images, tables, code blocks, lists and headings, which trafilatura's own
+output rewrites or drops.
+
+Which elements stay (each block: an element that is not inline markup, with the text of
+its inline descendants; a ``table`` or ``pre`` is one block):
+
+1. a block of 4 words or more stays when at least half of its 4-word shingles (``\\w+``
+   tokens) are in trafilatura's text; a shorter one when its words are, in that order,
+   and the block before or after it in the page stays too (a lone "Home" or "Share" in
+   a menu does not);
+2. a heading, ``dt``, ``pre``, ``table``, ``figcaption`` or ``caption`` between two blocks
+   that stay also stays (trafilatura leaves out definition terms and some headings);
+   so does a heading right before the first block that stays (the page's title);
+3. an image stays when its block stays or trafilatura kept it;
+4. what holds something that stays stays as a frame, without its own loose text;
+   everything else goes.
+
+When trafilatura finds nothing (an empty page, a page that is all navigation) or keeps
+less than 10% of the page's words from a page that is not an article (no ``<article>``
+and no ``<p>`` with 25 words or more: a documentation index, a listing, a product grid),
+the page's content is kept whole, minus ``nav``, ``header``, ``footer``, ``aside`` and
+``form`` elements: a page is never cut down to nothing because it is not an article.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+from typing import TYPE_CHECKING, Any
+
+import lxml.html
+from lxml import etree
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from lxml.html import HtmlElement
+
+__all__ = ["MainContentFilter"]
+
+_TOKEN = re.compile(r"\w+")
+_ATOMIC = frozenset({"table", "pre"})
+_GAP_FILLED = frozenset(
+    {"h1", "h2", "h3", "h4", "h5", "h6", "dt", "pre", "table", "figcaption", "caption"}
+)
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_BOILERPLATE = ("nav", "header", "footer", "aside", "form")
+#: Inline markup: its text belongs to the block around it.
+_INLINE = frozenset(
+    {
+        "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "br", "button", "cite", "code",
+        "data", "del", "dfn", "em", "font", "i", "img", "input", "ins", "kbd", "label",
+        "mark", "nobr", "picture", "q", "s", "samp", "select", "small", "span", "strike",
+        "strong", "sub", "sup", "textarea", "time", "tt", "u", "var", "wbr",
+    }
+)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class MainContentFilter:
+    """Main content by trafilatura, markup by the page (see the module doc).
+
+    ``favor`` is ``"balanced"`` (default), ``"precision"`` (less boilerplate, may lose
+    some content) or ``"recall"`` (more content, may keep some boilerplate);
+    ``include_comments`` keeps reader comments; ``include_tables`` and ``include_images``
+    keep tables and images of the main content; ``target_language`` (an ISO 639-1 code)
+    keeps nothing from a page in another language; ``min_word_threshold`` drops blocks
+    with fewer words. ``user_query`` is accepted for Crawl4AI's filter signature and not
+    used: the main content does not depend on a query.
+    """
+
+    user_query: str | None = None
+    favor: str = "balanced"
+    include_comments: bool = False
+    include_tables: bool = True
+    include_images: bool = True
+    target_language: str | None = None
+    min_word_threshold: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.favor not in ("balanced", "precision", "recall"):
+            raise ValueError(
+                f"favor: expected 'balanced', 'precision' or 'recall', got {self.favor!r}"
+            )
+        for name in ("include_comments", "include_tables", "include_images"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(  # noqa: TRY004 (ValueError: what the other filters raise)
+                    f"{name}: expected True or False, got {getattr(self, name)!r}"
+                )
+        threshold = self.min_word_threshold
+        if threshold is not None and (
+            isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0
+        ):
+            raise ValueError(f"min_word_threshold: expected an integer >= 0, got {threshold!r}")
+
+    def filter_content(
+        self,
+        html: str | HtmlElement,
+        min_word_threshold: int | None = None,
+        *,
+        query: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> list[str]:
+        """The main content of ``html`` as HTML chunks (one per top-level element)."""
+        root = _parse(html)
+        if root is None:
+            return []
+        extracted = self._extract(root)
+        min_words = (
+            min_word_threshold if min_word_threshold is not None else (self.min_word_threshold)
+        )
+        blocks = _blocks(root)
+        kept = _select(blocks, extracted) if extracted is not None else None
+        if kept is None or _collapsed(root, blocks, kept):
+            etree.strip_elements(root, *_BOILERPLATE, with_tail=False)
+            kept = {el for el, _ in _blocks(root)}
+            blocks = [(el, tokens) for el, tokens in _blocks(root)]
+        if min_words:
+            kept = {el for el, tokens in blocks if el in kept and len(tokens) >= min_words}
+        images = extracted[1] if extracted is not None and self.include_images else set()
+        _prune(root, kept, images, self.include_images, self.include_tables)
+        return [
+            lxml.html.tostring(el, encoding="unicode", with_tail=False)
+            for el in _top(root)
+            if isinstance(el.tag, str)
+        ]
+
+    def _extract(self, root: HtmlElement) -> tuple[list[str], set[str]] | None:
+        """(trafilatura's text tokens, the image URLs it kept), or None if it found nothing."""
+        from trafilatura import bare_extraction
+
+        page = lxml.html.Element("html")
+        body = etree.SubElement(page, "body")
+        body.append(copy.deepcopy(root))
+        document = bare_extraction(
+            page,
+            favor_precision=self.favor == "precision",
+            favor_recall=self.favor == "recall",
+            include_comments=self.include_comments,
+            include_tables=self.include_tables,
+            include_images=self.include_images,
+            target_language=self.target_language,
+            with_metadata=bool(self.target_language),
+        )
+        if document is None or document.body is None:
+            return None
+        text = " ".join(document.body.itertext())
+        if self.include_comments and document.commentsbody is not None:
+            text += " " + " ".join(document.commentsbody.itertext())
+        tokens = _TOKEN.findall(text)
+        if not tokens:
+            return None
+        images = {el.get("src") for el in document.body.iter("graphic") if el.get("src")}
+        return tokens, images
+
+
+def _parse(html: str | HtmlElement) -> HtmlElement | None:
+    if not isinstance(html, str):
+        return copy.deepcopy(html)
+    if not html.strip():
+        return None
+    try:
+        doc = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return None
+    body = doc.find("body")
+    root = body if body is not None else doc
+    root.tag = "div"
+    return root
+
+
+def _blocks(root: HtmlElement) -> list[tuple[HtmlElement, list[str]]]:
+    """(block, its tokens) in document order: elements with text of their own."""
+    out: list[tuple[HtmlElement, list[str]]] = []
+    for el in root.iter(etree.Element):
+        tag = el.tag
+        if tag in _INLINE and el is not root:
+            continue
+        if any(a.tag in _ATOMIC for a in el.iterancestors()):
+            continue
+        if tag in _ATOMIC:
+            text = el.text_content()
+        else:
+            parts: list[str] = []
+            _own_text(el, parts)
+            text = " ".join(parts)
+        tokens = _TOKEN.findall(text)
+        if tokens:
+            out.append((el, tokens))
+    return out
+
+
+def _own_text(el: HtmlElement, parts: list[str]) -> None:
+    if el.text:
+        parts.append(el.text)
+    for child in el:
+        if isinstance(child.tag, str) and child.tag in _INLINE:
+            _own_text(child, parts)
+        if child.tail:
+            parts.append(child.tail)
+
+
+def _select(
+    blocks: list[tuple[HtmlElement, list[str]]], extracted: tuple[list[str], set[str]]
+) -> set[HtmlElement]:
+    """Rules 1 and 2 of the module doc."""
+    tokens = extracted[0]
+    shingles = {tuple(tokens[i : i + 4]) for i in range(len(tokens) - 3)}
+    short: set[tuple[str, ...]] = set()
+    for n in (1, 2, 3):
+        short.update(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    matched: list[bool | None] = []  # None: short, decided by its neighbours
+    for _, words in blocks:
+        if len(words) >= 4:
+            own = [tuple(words[i : i + 4]) for i in range(len(words) - 3)]
+            matched.append(sum(s in shingles for s in own) * 2 >= len(own))
+        else:
+            matched.append(None if tuple(words) in short else False)
+    kept = [bool(m) for m in matched]
+    for i, m in enumerate(matched):
+        if m is None:
+            kept[i] = (i > 0 and bool(matched[i - 1])) or (
+                i + 1 < len(matched) and bool(matched[i + 1])
+            )
+    result = list(kept)
+    first = next((i for i, k in enumerate(kept) if k), None)
+    for i, (el, _) in enumerate(blocks):
+        if kept[i]:
+            continue
+        between = el.tag in _GAP_FILLED and 0 < i < len(blocks) - 1 and kept[i - 1] and kept[i + 1]
+        title = el.tag in _HEADINGS and first is not None and i == first - 1
+        result[i] = between or title
+    return {el for (el, _), keep in zip(blocks, result, strict=True) if keep}
+
+
+def _collapsed(
+    root: HtmlElement, blocks: list[tuple[HtmlElement, list[str]]], kept: set[HtmlElement]
+) -> bool:
+    """Whether trafilatura cut a page that is not an article down to almost nothing."""
+    total = sum(len(tokens) for _, tokens in blocks)
+    if not total:
+        return False
+    share = sum(len(tokens) for el, tokens in blocks if el in kept) / total
+    if share >= 0.1:
+        return False
+    if next(root.iter("article"), None) is not None:
+        return False
+    return not any(len(_TOKEN.findall(p.text_content())) >= 25 for p in root.iter("p"))
+
+
+def _prune(
+    root: HtmlElement,
+    kept: set[HtmlElement],
+    images: set[str],
+    include_images: bool,
+    include_tables: bool,
+) -> None:
+    """Rules 3 and 4: drop what does not stay, keep the frame around what does."""
+    retained: set[HtmlElement] = set()
+    for el in reversed(list(root.iter(etree.Element))):
+        tag = el.tag
+        keep = el in kept
+        if tag == "img":
+            keep = include_images and (el.get("src") in images or _inside_kept(el, kept))
+        elif tag == "table" and not include_tables:
+            keep = False
+        if keep or any(c in retained for c in el):
+            retained.add(el)
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        frame = el not in kept and (el is root or el.tag not in _INLINE)
+        if frame and (el is root or not _inside_kept(el, kept)):
+            el.text = None  # a frame's own loose text is not content
+        for child in list(el):
+            if not isinstance(child.tag, str):
+                el.remove(child)
+                continue
+            if frame and child.tail and not _inside_kept(child, kept):
+                child.tail = None
+            if child in retained or _inside_kept(child, kept):
+                stack.append(child)
+            else:
+                _remove(child)
+
+
+def _inside_kept(el: HtmlElement, kept: set[HtmlElement]) -> bool:
+    """Whether ``el`` is part of a block that stays: inline markup of that block, or
+    anything inside a kept table or ``pre``."""
+    nearest = el.tag in _INLINE
+    for ancestor in el.iterancestors():
+        if ancestor in kept and (nearest or ancestor.tag in _ATOMIC):
+            return True
+        if ancestor.tag not in _INLINE:
+            nearest = False
+    return False
+
+
+def _remove(el: HtmlElement) -> None:
+    """Remove ``el``, keeping its tail (the text of the block around it; a frame's tails
+    are already gone)."""
+    parent = el.getparent()
+    if el.tail:
+        previous = el.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def _top(root: HtmlElement) -> list[HtmlElement]:
+    """The chunks: below wrappers that hold a single element and no text."""
+    while len(root) == 1 and not (root.text or "").strip() and not (root[0].tail or "").strip():
+        child = root[0]
+        if not isinstance(child.tag, str) or child.tag in _INLINE or child.tag in _ATOMIC:
+            break
+        if not len(child):
+            break
+        root = child
+    if (root.text or "").strip() or any((c.tail or "").strip() for c in root):
+        return [root]
+    return list(root)

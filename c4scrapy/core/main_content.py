@@ -13,21 +13,26 @@ Which elements stay (each block: an element that is not inline markup, with the 
 its inline descendants; a ``table`` or ``pre`` is one block):
 
 1. a block of 4 words or more stays when at least half of its 4-word shingles (``\\w+``
-   tokens) are in trafilatura's text; a shorter one when its words are, in that order,
+   tokens) are found in trafilatura's text in runs of 4 consecutive ones (a caption
+   made of phrases of the article does not stay), and it is in order: of the blocks
+   that match, those whose places in trafilatura's text increase along the page, with
+   the most words, stay (a summary or teaser that repeats a sentence of the article
+   ahead of it, or a second copy of the article, does not); a shorter one when its words are, in that order,
    and the block before or after it in the page stays too (a lone "Home" or "Share" in
    a menu does not);
-2. a heading, ``dt``, ``pre``, ``table``, ``figcaption`` or ``caption`` between two blocks
+2. a heading, ``dt``, ``pre`` or ``table`` between two blocks
    that stay also stays (trafilatura leaves out definition terms and some headings);
    so does a heading right before the first block that stays (the page's title);
-3. an image stays when its block stays or trafilatura kept it;
+3. an image stays when its block stays, or when the nearest text blocks before and after
+   it stay (a figure between two paragraphs; not its caption, unless trafilatura kept
+   the caption's words);
 4. what holds something that stays stays as a frame, without its own loose text;
    everything else goes.
 
-When trafilatura finds nothing (an empty page, a page that is all navigation) or keeps
-less than 10% of the page's words from a page that is not an article (no ``<article>``
-and no ``<p>`` with 25 words or more: a documentation index, a listing, a product grid),
-the page's content is kept whole, minus ``nav``, ``header``, ``footer``, ``aside`` and
-``form`` elements: a page is never cut down to nothing because it is not an article.
+When trafilatura finds nothing, or less than 25 words (a page that is all navigation or
+links: a documentation index, a listing, a product grid), the page's content is kept
+whole, minus ``nav``, ``header``, ``footer``, ``aside`` and ``form`` elements: a page is
+never cut down to nothing because it is not an article.
 """
 
 from __future__ import annotations
@@ -49,9 +54,12 @@ __all__ = ["MainContentFilter"]
 
 _TOKEN = re.compile(r"\w+")
 _ATOMIC = frozenset({"table", "pre"})
-_GAP_FILLED = frozenset(
-    {"h1", "h2", "h3", "h4", "h5", "h6", "dt", "pre", "table", "figcaption", "caption"}
-)
+_GAP_FILLED = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "dt", "pre", "table"})
+#: Consecutive shingles of trafilatura's text that count as a match (phrases that recur
+#: in an article, such as its title in a caption, are shorter).
+_RUN = 4
+#: Fewer words kept than this is "nothing": the page is kept whole instead.
+_MIN_WORDS = 25
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _BOILERPLATE = ("nav", "header", "footer", "aside", "form")
 #: Inline markup: its text belongs to the block around it.
@@ -69,8 +77,8 @@ _INLINE = frozenset(
 class MainContentFilter:
     """Main content by trafilatura, markup by the page (see the module doc).
 
-    ``favor`` is ``"balanced"`` (default), ``"precision"`` (less boilerplate, may lose
-    some content) or ``"recall"`` (more content, may keep some boilerplate);
+    ``favor`` is trafilatura's setting: ``"precision"`` (default: the best F1 on the
+    article benchmark), ``"balanced"`` or ``"recall"`` (more content, more boilerplate);
     ``include_comments`` keeps reader comments; ``include_tables`` and ``include_images``
     keep tables and images of the main content; ``target_language`` (an ISO 639-1 code)
     keeps nothing from a page in another language; ``min_word_threshold`` drops blocks
@@ -79,7 +87,7 @@ class MainContentFilter:
     """
 
     user_query: str | None = None
-    favor: str = "balanced"
+    favor: str = "precision"
     include_comments: bool = False
     include_tables: bool = True
     include_images: bool = True
@@ -120,13 +128,13 @@ class MainContentFilter:
         )
         blocks = _blocks(root)
         kept = _select(blocks, extracted) if extracted is not None else None
-        if kept is None or _collapsed(root, blocks, kept):
+        if kept is None or _collapsed(blocks, kept):
             etree.strip_elements(root, *_BOILERPLATE, with_tail=False)
             kept = {el for el, _ in _blocks(root)}
             blocks = [(el, tokens) for el, tokens in _blocks(root)]
         if min_words:
             kept = {el for el, tokens in blocks if el in kept and len(tokens) >= min_words}
-        images = extracted[1] if extracted is not None and self.include_images else set()
+        images = _framed_images(root, kept) if self.include_images else set()
         _prune(root, kept, images, self.include_images, self.include_tables)
         return [
             lxml.html.tostring(el, encoding="unicode", with_tail=False)
@@ -134,8 +142,8 @@ class MainContentFilter:
             if isinstance(el.tag, str)
         ]
 
-    def _extract(self, root: HtmlElement) -> tuple[list[str], set[str]] | None:
-        """(trafilatura's text tokens, the image URLs it kept), or None if it found nothing."""
+    def _extract(self, root: HtmlElement) -> list[str] | None:
+        """trafilatura's text as tokens, or None if it found nothing."""
         from trafilatura import bare_extraction
 
         page = lxml.html.Element("html")
@@ -147,7 +155,7 @@ class MainContentFilter:
             favor_recall=self.favor == "recall",
             include_comments=self.include_comments,
             include_tables=self.include_tables,
-            include_images=self.include_images,
+            include_images=False,  # with images it keeps their captions too
             target_language=self.target_language,
             with_metadata=bool(self.target_language),
         )
@@ -159,8 +167,7 @@ class MainContentFilter:
         tokens = _TOKEN.findall(text)
         if not tokens:
             return None
-        images = {el.get("src") for el in document.body.iter("graphic") if el.get("src")}
-        return tokens, images
+        return tokens
 
 
 def _parse(html: str | HtmlElement) -> HtmlElement | None:
@@ -209,22 +216,26 @@ def _own_text(el: HtmlElement, parts: list[str]) -> None:
             parts.append(child.tail)
 
 
-def _select(
-    blocks: list[tuple[HtmlElement, list[str]]], extracted: tuple[list[str], set[str]]
-) -> set[HtmlElement]:
+def _select(blocks: list[tuple[HtmlElement, list[str]]], tokens: list[str]) -> set[HtmlElement]:
     """Rules 1 and 2 of the module doc."""
-    tokens = extracted[0]
-    shingles = {tuple(tokens[i : i + 4]) for i in range(len(tokens) - 3)}
+    positions: dict[tuple[str, ...], list[int]] = {}
+    for i in range(len(tokens) - 3):
+        positions.setdefault(tuple(tokens[i : i + 4]), []).append(i)
     short: set[tuple[str, ...]] = set()
     for n in (1, 2, 3):
         short.update(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    candidates: list[tuple[int, int, int]] = []  # (block index, anchor, weight)
     matched: list[bool | None] = []  # None: short, decided by its neighbours
-    for _, words in blocks:
+    for index, (_, words) in enumerate(blocks):
         if len(words) >= 4:
-            own = [tuple(words[i : i + 4]) for i in range(len(words) - 3)]
-            matched.append(sum(s in shingles for s in own) * 2 >= len(own))
+            anchor, covered = _alignment(words, positions)
+            if covered * 2 >= len(words) - 3:
+                candidates.append((index, anchor, covered))
+            matched.append(False)
         else:
             matched.append(None if tuple(words) in short else False)
+    for index in _increasing(candidates, len(tokens)):
+        matched[index] = True
     kept = [bool(m) for m in matched]
     for i, m in enumerate(matched):
         if m is None:
@@ -239,28 +250,89 @@ def _select(
         between = el.tag in _GAP_FILLED and 0 < i < len(blocks) - 1 and kept[i - 1] and kept[i + 1]
         title = el.tag in _HEADINGS and first is not None and i == first - 1
         result[i] = between or title
-    return {el for (el, _), keep in zip(blocks, result, strict=True) if keep}
+    chosen = {el for (el, _), keep in zip(blocks, result, strict=True) if keep}
+    return chosen | _listed(blocks, chosen)
 
 
-def _collapsed(
-    root: HtmlElement, blocks: list[tuple[HtmlElement, list[str]]], kept: set[HtmlElement]
-) -> bool:
-    """Whether trafilatura cut a page that is not an article down to almost nothing."""
-    total = sum(len(tokens) for _, tokens in blocks)
-    if not total:
-        return False
-    share = sum(len(tokens) for el, tokens in blocks if el in kept) / total
-    if share >= 0.1:
-        return False
-    if next(root.iter("article"), None) is not None:
-        return False
-    return not any(len(_TOKEN.findall(p.text_content())) >= 25 for p in root.iter("p"))
+def _listed(
+    blocks: list[tuple[HtmlElement, list[str]]], chosen: set[HtmlElement]
+) -> set[HtmlElement]:
+    """Rule 3: the items of a list (or of a wrapper holding only the list) that stands
+    beside a block that stays."""
+    out: set[HtmlElement] = set()
+    for el, _ in blocks:
+        if el.tag != "li" or el in chosen:
+            continue
+        lst = el.getparent()
+        if lst is None or lst.tag not in ("ul", "ol"):
+            continue
+        frame = lst.getparent()
+        while frame is not None and len(frame) == 1 and frame.getparent() is not None:
+            lst, frame = frame, frame.getparent()  # through wrappers of the list alone
+        if frame is not None and any(c in chosen for c in frame if c is not lst):
+            out.add(el)
+    return out
+
+
+def _alignment(words: list[str], positions: dict[tuple[str, ...], list[int]]) -> tuple[int, int]:
+    """(where the block's longest run of shingles starts in trafilatura's text, how many
+    of its shingles are in runs of at least ``_RUN``)."""
+    shingles = len(words) - 3
+    needed = min(_RUN, shingles)
+    covered = [False] * shingles
+    best = (0, -1)  # (length, start)
+    runs: dict[int, int] = {}  # position of the previous shingle -> run length so far
+    for i in range(shingles + 1):
+        found = positions.get(tuple(words[i : i + 4]), ()) if i < shingles else ()
+        current = {p: runs.get(p - 1, 0) + 1 for p in found}
+        for p, length in runs.items():
+            if p + 1 not in current:  # the run ended at shingle i - 1
+                if length >= needed:
+                    for k in range(i - length, i):
+                        covered[k] = True
+                if length > best[0]:
+                    best = (length, p - length + 1)
+        runs = current
+    return best[1], sum(covered)
+
+
+def _increasing(candidates: list[tuple[int, int, int]], size: int) -> list[int]:
+    """The blocks, in page order, whose anchors increase along trafilatura's text with
+    the most matched shingles (a heaviest increasing subsequence): a teaser or summary
+    that repeats a sentence of the article out of order, or a second copy, is left out."""
+    tree = [(0, -1)] * (size + 2)  # Fenwick tree of (best weight, candidate) by anchor
+    chains: list[tuple[int, int]] = []  # per candidate: (weight of the chain, previous)
+    for n, (_, anchor, weight) in enumerate(candidates):
+        best = (0, -1)
+        i = anchor  # the best chain ending at an anchor < this one
+        while i > 0:
+            best = max(best, tree[i])
+            i -= i & -i
+        chains.append((best[0] + weight, best[1]))
+        i = anchor + 1
+        while i <= size + 1:
+            tree[i] = max(tree[i], (best[0] + weight, n))
+            i += i & -i
+    if not chains:
+        return []
+    n = max(range(len(chains)), key=lambda k: chains[k][0])
+    out: list[int] = []
+    while n >= 0:
+        out.append(candidates[n][0])
+        n = chains[n][1]
+    return out
+
+
+def _collapsed(blocks: list[tuple[HtmlElement, list[str]]], kept: set[HtmlElement]) -> bool:
+    """Whether trafilatura cut the page down to almost nothing."""
+    words = sum(len(tokens) for el, tokens in blocks if el in kept)
+    return words < _MIN_WORDS
 
 
 def _prune(
     root: HtmlElement,
     kept: set[HtmlElement],
-    images: set[str],
+    images: set[HtmlElement],
     include_images: bool,
     include_tables: bool,
 ) -> None:
@@ -270,7 +342,7 @@ def _prune(
         tag = el.tag
         keep = el in kept
         if tag == "img":
-            keep = include_images and (el.get("src") in images or _inside_kept(el, kept))
+            keep = include_images and (el in images or _inside_kept(el, kept))
         elif tag == "table" and not include_tables:
             keep = False
         if keep or any(c in retained for c in el):
@@ -291,6 +363,27 @@ def _prune(
                 stack.append(child)
             else:
                 _remove(child)
+
+
+def _framed_images(root: HtmlElement, kept: set[HtmlElement]) -> set[HtmlElement]:
+    """The images whose nearest text blocks before and after (in page order) both stay."""
+    images: set[HtmlElement] = set()
+    pending: list[HtmlElement] = []
+    previous_kept = False
+    for el in root.iter(etree.Element):
+        if el.tag == "img":
+            if previous_kept:
+                pending.append(el)
+        elif el.tag not in _INLINE and el.tag != "figcaption" and _TOKEN.search(el.text or ""):
+            if el in kept:
+                images.update(pending)
+            pending = []
+            previous_kept = el in kept
+        elif el in kept:
+            images.update(pending)
+            pending = []
+            previous_kept = True
+    return images
 
 
 def _inside_kept(el: HtmlElement, kept: set[HtmlElement]) -> bool:

@@ -188,30 +188,34 @@ def _parse(html: str | HtmlElement) -> HtmlElement | None:
 def _blocks(root: HtmlElement) -> list[tuple[HtmlElement, list[str]]]:
     """(block, its tokens) in document order: elements with text of their own."""
     out: list[tuple[HtmlElement, list[str]]] = []
-    for el in root.iter(etree.Element):
-        tag = el.tag
-        if tag in _INLINE and el is not root:
-            continue
-        if any(a.tag in _ATOMIC for a in el.iterancestors()):
-            continue
-        if tag in _ATOMIC:
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if el.tag in _ATOMIC:
             text = el.text_content()
         else:
             parts: list[str] = []
-            _own_text(el, parts)
+            nested: list[HtmlElement] = []
+            _own_text(el, parts, nested)
             text = " ".join(parts)
+            stack.extend(reversed(nested))
         tokens = _TOKEN.findall(text)
         if tokens:
             out.append((el, tokens))
     return out
 
 
-def _own_text(el: HtmlElement, parts: list[str]) -> None:
+def _own_text(el: HtmlElement, parts: list[str], nested: list[HtmlElement]) -> None:
+    """The text of ``el`` and its inline markup into ``parts``; the blocks inside into
+    ``nested`` (document order)."""
     if el.text:
         parts.append(el.text)
     for child in el:
-        if isinstance(child.tag, str) and child.tag in _INLINE:
-            _own_text(child, parts)
+        if isinstance(child.tag, str):
+            if child.tag in _INLINE:
+                _own_text(child, parts, nested)
+            else:
+                nested.append(child)
         if child.tail:
             parts.append(child.tail)
 

@@ -119,10 +119,12 @@ class MainContentFilter:
         metadata: Mapping[str, Any] | None = None,
     ) -> list[str]:
         """The main content of ``html`` as HTML chunks (one per top-level element)."""
-        root = _parse(html)
-        if root is None:
+        page = _parse(html)
+        if page is None:
             return []
-        extracted = self._extract(root)
+        extracted = self._extract(page)  # trafilatura reads the tree, it does not change it
+        root = page.find("body")
+        root.tag = "div"
         min_words = (
             min_word_threshold if min_word_threshold is not None else (self.min_word_threshold)
         )
@@ -142,13 +144,10 @@ class MainContentFilter:
             if isinstance(el.tag, str)
         ]
 
-    def _extract(self, root: HtmlElement) -> list[str] | None:
+    def _extract(self, page: HtmlElement) -> list[str] | None:
         """trafilatura's text as tokens, or None if it found nothing."""
         from trafilatura import bare_extraction
 
-        page = lxml.html.Element("html")
-        body = etree.SubElement(page, "body")
-        body.append(copy.deepcopy(root))
         document = bare_extraction(
             page,
             favor_precision=self.favor == "precision",
@@ -171,18 +170,20 @@ class MainContentFilter:
 
 
 def _parse(html: str | HtmlElement) -> HtmlElement | None:
+    """A document of our own (``<html><body>``) holding ``html``, or None if it is empty."""
     if not isinstance(html, str):
-        return copy.deepcopy(html)
+        page = lxml.html.Element("html")
+        etree.SubElement(page, "body").append(copy.deepcopy(html))
+        return page
     if not html.strip():
         return None
     try:
-        doc = lxml.html.document_fromstring(html)
+        page = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError):
         return None
-    body = doc.find("body")
-    root = body if body is not None else doc
-    root.tag = "div"
-    return root
+    if page.find("body") is None:
+        return None
+    return page
 
 
 def _blocks(root: HtmlElement) -> list[tuple[HtmlElement, list[str]]]:
@@ -225,9 +226,7 @@ def _select(blocks: list[tuple[HtmlElement, list[str]]], tokens: list[str]) -> s
     positions: dict[tuple[str, ...], list[int]] = {}
     for i in range(len(tokens) - 3):
         positions.setdefault(tuple(tokens[i : i + 4]), []).append(i)
-    short: set[tuple[str, ...]] = set()
-    for n in (1, 2, 3):
-        short.update(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    text = f" {' '.join(tokens)} "
     candidates: list[tuple[int, int, int]] = []  # (block index, anchor, weight)
     matched: list[bool | None] = []  # None: short, decided by its neighbours
     for index, (_, words) in enumerate(blocks):
@@ -237,7 +236,7 @@ def _select(blocks: list[tuple[HtmlElement, list[str]]], tokens: list[str]) -> s
                 candidates.append((index, anchor, covered))
             matched.append(False)
         else:
-            matched.append(None if tuple(words) in short else False)
+            matched.append(None if f" {' '.join(words)} " in text else False)
     for index in _increasing(candidates, len(tokens)):
         matched[index] = True
     kept = [bool(m) for m in matched]

@@ -6,7 +6,9 @@ deep copies of them, so that the page's tree is not modified, or, with ``in_plac
 themselves (a tree ``extract_page`` parsed itself and nobody else reads). The steps, in order:
 
 1. **Removed with everything inside:** ``script, style, noscript, template, iframe, frame,
-   frameset, svg, canvas, object, embed, applet, param, head, title, meta, link, base``,
+   frameset, svg, canvas, object, embed, applet, param, head, title, meta, link, base``
+   (a mermaid diagram's ``<svg>`` first becomes a ``<pre><code class="language-mermaid">``
+   of its labels: ``mermaid_to_code``),
    comments and processing instructions; every ``excluded_tags`` tag and every
    ``excluded_selector`` match (matched against the whole page, so ``body > nav`` works);
    ``form`` when ``remove_forms``; ``img`` and ``picture`` when ``exclude_all_images``. The
@@ -311,24 +313,17 @@ def mermaid_to_code(wrapper: HtmlElement) -> None:
         role = (svg.get("aria-roledescription") or "").lower()
         if not ((svg.get("id") or "").lower().startswith("mermaid") or _MERMAID_ROLE(role)):
             continue
-        labels: list[str] = []
+        lines = [f"%% {role}"] if role else []
         for el in svg.iter(etree.Element):
-            cls = el.get("class") or ""
-            local = etree.QName(el).localname if "}" in str(el.tag) else el.tag
-            if local in ("text", "foreignObject") or "nodeLabel" in cls or "edgeLabel" in cls:
-                if any(
-                    a in _LABELLED for a in _label_ancestors(el, svg)
-                ):  # counted with the outer label
-                    continue
-                text = " ".join("".join(el.itertext()).split())
-                if text and (not labels or labels[-1] != text):
-                    labels.append(text)
+            if not _is_label(el) or any(_is_label(a) for a in _ancestors_within(el, svg)):
+                continue  # not a label, or inside one (counted with it)
+            text = " ".join("".join(el.itertext()).split())
+            if text and lines[-1:] != [text]:
+                lines.append(text)
         pre = lxml.html.Element("pre")
         code = etree.SubElement(pre, "code")
         code.set("class", "language-mermaid")
-        code.text = "\n".join(labels) + "\n" if labels else ""
-        if role:
-            code.text = f"%% {role}\n" + code.text
+        code.text = "".join(f"{line}\n" for line in lines)
         pre.tail = svg.tail
         svg.getparent().replace(svg, pre)
 
@@ -337,20 +332,22 @@ _MERMAID_ROLE = re.compile(
     r"flowchart|sequence|class|state|er|gantt|pie|journey|mindmap|timeline|gitgraph|"
     r"quadrant|requirement|sankey|xychart|block|c4|architecture|packet|kanban|radar"
 ).match
-_LABELLED = frozenset({"text", "foreignObject"})
+_LABEL_TAGS = frozenset({"text", "foreignobject"})
+_LABEL_CLASSES = frozenset({"nodeLabel", "edgeLabel"})
 
 
-def _label_ancestors(el: HtmlElement, svg: HtmlElement) -> list[str]:
-    names = []
+def _is_label(el: HtmlElement) -> bool:
+    tag = str(el.tag).rsplit("}", 1)[-1].lower()
+    return tag in _LABEL_TAGS or not _LABEL_CLASSES.isdisjoint((el.get("class") or "").split())
+
+
+def _ancestors_within(el: HtmlElement, svg: HtmlElement) -> list[HtmlElement]:
+    out = []
     for ancestor in el.iterancestors():
         if ancestor is svg:
             break
-        tag = str(ancestor.tag)
-        names.append(tag.rsplit("}", 1)[-1])
-        cls = ancestor.get("class") or ""
-        if "nodeLabel" in cls or "edgeLabel" in cls:
-            names.append("text")
-    return names
+        out.append(ancestor)
+    return out
 
 
 def _wrap_roots(

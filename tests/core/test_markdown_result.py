@@ -155,13 +155,13 @@ xmlns="http://www.w3.org/2000/svg"><style>.node{fill:red}</style><g class="nodes
 <g class="node"><foreignObject><div><span class="nodeLabel">Fetch page</span></div></foreignObject></g>
 <g class="node"><text><tspan>Parse</tspan></text></g></g>
 <g class="edgeLabels"><g class="edgeLabel"><foreignObject><span class="edgeLabel">ok</span>
-</foreignObject></g></g></svg></div><svg aria-roledescription="carousel"><text>icon</text></svg>"""
+</foreignObject></g><g class="edgeLabel"><text>fail</text></g></g></svg></div><svg aria-roledescription="carousel"><text>icon</text></svg>"""
 
 
 def test_mermaid_svg_becomes_a_fenced_block_with_its_labels() -> None:
     item = extract_page(MERMAID, PAGE)
     assert '<pre><code class="language-mermaid">' in item.cleaned_html
-    assert "```mermaid\n%% flowchart-v2\nFetch page\nParse\nok\n```" in item.markdown
+    assert "```mermaid\n%% flowchart-v2\nFetch page\nParse\nok\nfail\n```" in item.markdown
     assert "icon" not in item.markdown  # an svg that is not a diagram still goes
     assert "fill:red" not in item.markdown
 

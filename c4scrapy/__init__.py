@@ -12,10 +12,16 @@ from c4scrapy.core.llm.strategy import LLMConfig, LLMExtractionStrategy
 from c4scrapy.core.markdown import (
     BM25ContentFilter,
     DefaultMarkdownGenerator,
+    MainContentFilter,
+    MarkdownGenerationResult,
     PruningContentFilter,
 )
 from c4scrapy.core.page import extract_page
-from c4scrapy.core.schema import JsonCssExtractionStrategy, JsonXPathExtractionStrategy
+from c4scrapy.core.schema import (
+    JsonCssExtractionStrategy,
+    JsonXPathExtractionStrategy,
+    NoExtractionStrategy,
+)
 
 if TYPE_CHECKING:
     from c4scrapy.previews import previewed_links
@@ -34,6 +40,9 @@ __all__ = [
     "LLMConfig",
     "LLMExtractionStrategy",
     "LinkPreviewConfig",
+    "MainContentFilter",
+    "MarkdownGenerationResult",
+    "NoExtractionStrategy",
     "PageItem",
     "PruningContentFilter",
     "__version__",

@@ -6,7 +6,9 @@ deep copies of them, so that the page's tree is not modified, or, with ``in_plac
 themselves (a tree ``extract_page`` parsed itself and nobody else reads). The steps, in order:
 
 1. **Removed with everything inside:** ``script, style, noscript, template, iframe, frame,
-   frameset, svg, canvas, object, embed, applet, param, head, title, meta, link, base``,
+   frameset, svg, canvas, object, embed, applet, param, head, title, meta, link, base``
+   (a mermaid diagram's ``<svg>`` first becomes a ``<pre><code class="language-mermaid">``
+   of its labels: ``mermaid_to_code``),
    comments and processing instructions; every ``excluded_tags`` tag and every
    ``excluded_selector`` match (matched against the whole page, so ``body > nav`` works);
    ``form`` when ``remove_forms``; ``img`` and ``picture`` when ``exclude_all_images``. The
@@ -285,6 +287,7 @@ def clean_tree(
     wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rules: SiteRules
 ) -> None:
     """Steps 1 (except excluded_selector) to 7 of the module doc, in place on ``wrapper``."""
+    mermaid_to_code(wrapper)
     dropped: list[str] = [*DROPPED_TAGS, *config.excluded_tags]
     if config.remove_forms:
         dropped.append("form")
@@ -300,6 +303,51 @@ def clean_tree(
     wrapper.attrib.clear()
     names = _rewrite_and_prune(wrapper, config, base_url, rules)
     _strip_attributes(wrapper, names, config.keep_data_attributes)
+
+
+def mermaid_to_code(wrapper: HtmlElement) -> None:
+    """Each mermaid ``<svg>`` (``id`` starting with ``mermaid`` or a mermaid
+    ``aria-roledescription``) becomes ``<pre><code class="language-mermaid">``: its node and
+    edge labels, one per line, so the diagram's words survive the removal of ``<svg>``."""
+    for svg in list(wrapper.iter("svg", "{http://www.w3.org/2000/svg}svg")):
+        role = (svg.get("aria-roledescription") or "").lower()
+        if not ((svg.get("id") or "").lower().startswith("mermaid") or _MERMAID_ROLE(role)):
+            continue
+        lines = [f"%% {role}"] if role else []
+        for el in svg.iter(etree.Element):
+            if not _is_label(el) or any(_is_label(a) for a in _ancestors_within(el, svg)):
+                continue  # not a label, or inside one (counted with it)
+            text = " ".join("".join(el.itertext()).split())
+            if text and lines[-1:] != [text]:
+                lines.append(text)
+        pre = lxml.html.Element("pre")
+        code = etree.SubElement(pre, "code")
+        code.set("class", "language-mermaid")
+        code.text = "".join(f"{line}\n" for line in lines)
+        pre.tail = svg.tail
+        svg.getparent().replace(svg, pre)
+
+
+_MERMAID_ROLE = re.compile(
+    r"flowchart|sequence|class|state|er|gantt|pie|journey|mindmap|timeline|gitgraph|"
+    r"quadrant|requirement|sankey|xychart|block|c4|architecture|packet|kanban|radar"
+).match
+_LABEL_TAGS = frozenset({"text", "foreignobject"})
+_LABEL_CLASSES = frozenset({"nodeLabel", "edgeLabel"})
+
+
+def _is_label(el: HtmlElement) -> bool:
+    tag = str(el.tag).rsplit("}", 1)[-1].lower()
+    return tag in _LABEL_TAGS or not _LABEL_CLASSES.isdisjoint((el.get("class") or "").split())
+
+
+def _ancestors_within(el: HtmlElement, svg: HtmlElement) -> list[HtmlElement]:
+    out = []
+    for ancestor in el.iterancestors():
+        if ancestor is svg:
+            break
+        out.append(ancestor)
+    return out
 
 
 def _wrap_roots(

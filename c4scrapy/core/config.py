@@ -277,6 +277,9 @@ class CrawlerRunConfig(_Config):
                 f"or None, got {generator!r}"
             )
         strategy = self.extraction_strategy
+        if type(strategy).__name__ == "NoExtractionStrategy":  # Crawl4AI's name for None
+            object.__setattr__(self, "extraction_strategy", None)
+            strategy = None
         if strategy is not None and not (
             hasattr(strategy, "extract_tree") or hasattr(strategy, "arun_page")
         ):

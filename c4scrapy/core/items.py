@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from c4scrapy.core.markdown_result import MarkdownGenerationResult
+
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
@@ -35,6 +37,11 @@ class PageItem:
     ``{"images": [...], "videos": [...], "audios": [...]}``; ``tables`` is a list of
     ``{headers, rows, caption, summary, metadata}``. Failed pages have ``success=False``
     and an ``error_message``; every other field is then as complete as it could be.
+
+    ``markdown`` is a ``MarkdownGenerationResult``: the markdown string, with Crawl4AI's
+    ``raw_markdown``, ``markdown_with_citations``, ``references_markdown``,
+    ``fit_markdown`` and ``fit_html`` (the last two always equal to the item's fields).
+    A plain string given for it (``PageItem(**feed_row)``) is turned into one.
     """
 
     url: str
@@ -51,7 +58,7 @@ class PageItem:
     tables: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
     cleaned_html: str | None = None
-    markdown: str | None = None
+    markdown: MarkdownGenerationResult | None = None
     fit_markdown: str | None = None
     fit_html: str | None = None
     extracted_content: str | None = None
@@ -64,6 +71,22 @@ class PageItem:
 
     def __post_init__(self) -> None:
         self.c4.setdefault("schema_version", SCHEMA_VERSION)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "markdown":
+            if isinstance(value, str):
+                value = MarkdownGenerationResult(
+                    value, self.__dict__.get("fit_markdown"), self.__dict__.get("fit_html")
+                )
+        elif name in ("fit_markdown", "fit_html"):
+            markdown = self.__dict__.get("markdown")
+            if isinstance(markdown, MarkdownGenerationResult) and getattr(markdown, name) != value:
+                self.__dict__["markdown"] = MarkdownGenerationResult(
+                    markdown.raw_markdown,
+                    value if name == "fit_markdown" else markdown.fit_markdown,
+                    value if name == "fit_html" else markdown.fit_html,
+                )
+        object.__setattr__(self, name, value)
 
     @property
     def source(self) -> PageSource | None:

@@ -22,12 +22,20 @@ from c4scrapy.core.llm.strategy import LLMConfig, LLMExtractionStrategy
 from c4scrapy.core.markdown import (
     BM25ContentFilter,
     DefaultMarkdownGenerator,
+    MainContentFilter,
     PruningContentFilter,
 )
-from c4scrapy.core.schema import load_schema_strategy
+from c4scrapy.core.schema import NoExtractionStrategy, load_schema_strategy
 
 _SETTING_RE = re.compile(r"^C4_[A-Z0-9_]+$")
 _NONE = ("", "none", "null", "false", "off")
+#: ``-a content_filter=NAME`` and ``C4_MARKDOWN_GENERATOR=NAME``: a DefaultMarkdownGenerator
+#: with this content filter.
+CONTENT_FILTERS: dict[str, type] = {
+    "main": MainContentFilter,
+    "pruning": PruningContentFilter,
+    "bm25": BM25ContentFilter,
+}
 
 
 def resolve(base: CrawlerRunConfig, override: Any, *, source: str) -> CrawlerRunConfig:
@@ -59,15 +67,20 @@ def prepare(values: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 def markdown_generator(value: Any, key: str = "markdown_generator") -> Any:
-    """``"default"``, ``"none"`` (or None), or a generator object."""
+    """``"default"``, ``"none"`` (or None), a content filter's name (``"main"``,
+    ``"pruning"``, ``"bm25"``: the default generator with that filter), or a generator."""
     if isinstance(value, str):
         name = value.strip().lower()
         if name in _NONE:
             return None
         if name == "default":
             return DefaultMarkdownGenerator()
+        if name in CONTENT_FILTERS:
+            return DefaultMarkdownGenerator(content_filter=CONTENT_FILTERS[name]())
+        names = ["default", "none", *CONTENT_FILTERS]
         raise ConfigError(
-            f"{key}: expected 'default', 'none' or a generator object, got {value!r}"
+            f"{key}: expected {', '.join(map(repr, names))} or a generator object, "
+            f"got {value!r}{did_you_mean(name, names)}"
         )
     if value is None or callable(getattr(value, "generate", None)):
         return value
@@ -79,6 +92,8 @@ def markdown_generator(value: Any, key: str = "markdown_generator") -> Any:
 
 def extraction_strategy(value: Any, key: str = "extraction_strategy") -> Any:
     """None, a strategy object, a schema dict, or a schema's JSON text or file path."""
+    if isinstance(value, NoExtractionStrategy):
+        return None
     if value is None or hasattr(value, "extract_tree") or hasattr(value, "arun_page"):
         return value
     if isinstance(value, str) and value.strip().lower() in ("", "none", "null"):
@@ -136,13 +151,29 @@ def spider_config(args: Mapping[str, Any]) -> dict[str, Any]:
     """The spider layer from ``-a`` arguments; raises ConfigError naming the argument.
 
     Any CrawlerRunConfig field by name, plus ``query`` (previews scored against it, and
-    ``score_links``), ``link_preview`` (LinkPreviewConfig fields as JSON), ``schema``
+    ``score_links``), ``content_filter`` (``main``, ``pruning``, ``bm25`` or ``none``: the
+    default markdown generator with that filter), ``link_preview`` (LinkPreviewConfig fields as JSON), ``schema``
     (+ ``schema_type``) and ``llm_<name>`` (an LLMExtractionStrategy).
     """
     args = dict(args)
     overrides: dict[str, Any] = {}
     query = args.pop("query", None)
     preview = args.pop("link_preview", None)
+    content_filter = args.pop("content_filter", None)
+    if content_filter is not None:
+        if "markdown_generator" in args:
+            raise ConfigError("-a content_filter and -a markdown_generator: choose one")
+        name = str(content_filter).strip().lower()
+        if name in _NONE:
+            args["markdown_generator"] = "default"
+        elif name in CONTENT_FILTERS:
+            args["markdown_generator"] = name
+        else:
+            names = [*CONTENT_FILTERS, "none"]
+            raise ConfigError(
+                f"-a content_filter: expected one of {', '.join(names)}, "
+                f"got {content_filter!r}{did_you_mean(name, names)}"
+            )
     strategy = _strategy_from_args(args)
     if strategy is not None:
         overrides["extraction_strategy"] = strategy

@@ -17,18 +17,28 @@ matter and document-structure extraction are turned off: cleaned_html is already
 ``heading_style="underlined"``...) and these html2text names: ``body_width`` (0: no
 wrapping), ``ignore_links``, ``ignore_images``, ``ignore_emphasis``, ``escape_snob`` /
 ``escape_all`` (escape Markdown characters in text), ``ul_item_mark``. The html2text flags
-that describe what c4scrapy always does (``mark_code``, ``single_line_break``,
-``protect_links``, ``unicode_snob``, ``pad_tables``, ``skip_internal_links``) are accepted
-with any value. Any other key raises ValueError naming it.
+``pad_tables`` (True: table cells padded to aligned columns) is honoured. The html2text
+flags that c4scrapy has one behaviour for are accepted with the value that describes it and
+refused with the other one, by a ValueError naming the flag: ``mark_code=True`` (fenced
+code blocks), ``unicode_snob=True`` (Unicode kept as is), ``single_line_break=False``
+(blocks separated by a blank line), ``protect_links=False`` (URLs not wrapped in ``<>``),
+``skip_internal_links=False`` (in-page ``#fragment`` links kept). Any other key raises
+ValueError naming it.
 
 ``content_source`` is ``"cleaned_html"`` (default) or ``"raw_html"`` (the whole parsed
 document, whatever the selection; relative links are resolved against the page URL but not
 normalised). Crawl4AI's third value, ``"fit_html"`` (its schema pre-processor's output), is
 not supported and raises ValueError.
 
+``generate`` returns the markdown as a ``MarkdownGenerationResult``
+(``c4scrapy.core.markdown_result``): the markdown string, with Crawl4AI's
+``raw_markdown``, ``markdown_with_citations``, ``references_markdown``, ``fit_markdown``
+and ``fit_html``.
+
 With a ``content_filter``, the filter's chunks are each wrapped in ``<div>`` and joined by
 newlines (``fit_html``), and converted like the markdown (``fit_markdown``). Without one,
-both are None. Any object with Crawl4AI's ``filter_content(html) -> list[str]`` works as a
+both are None. ``MainContentFilter`` (``c4scrapy.core.main_content``) keeps the page's
+main content; the two below are Crawl4AI's. Any object with Crawl4AI's ``filter_content(html) -> list[str]`` works as a
 filter (it gets the cleaned_html text).
 
 **PruningContentFilter(user_query=None, min_word_threshold=None, threshold_type="fixed",
@@ -85,6 +95,8 @@ import lxml.html
 from lxml import etree
 
 from c4scrapy.core.cleaned_html import ONLY_TEXT_UNWRAPPED
+from c4scrapy.core.main_content import MainContentFilter
+from c4scrapy.core.markdown_result import MarkdownGenerationResult
 from c4scrapy.core.text import STOPWORDS, collapse_whitespace, tokenize, word_count
 
 if TYPE_CHECKING:
@@ -96,6 +108,8 @@ __all__ = [
     "BM25ContentFilter",
     "ContentFilter",
     "DefaultMarkdownGenerator",
+    "MainContentFilter",
+    "MarkdownGenerationResult",
     "PruningContentFilter",
 ]
 
@@ -122,16 +136,15 @@ _H2M_FIELDS = frozenset(f.name for f in dataclasses.fields(h2m.ConversionOptions
     "visitor",
     "preprocessing",
 }
-_ALWAYS_ON = frozenset(
-    {
-        "mark_code",
-        "single_line_break",
-        "protect_links",
-        "unicode_snob",
-        "pad_tables",
-        "skip_internal_links",
-    }
-)
+#: html2text flags c4scrapy has one behaviour for: the value that describes it is accepted,
+#: the other one is refused naming the flag (``pad_tables`` is honoured, see below).
+_FIXED = {
+    "mark_code": True,
+    "single_line_break": False,
+    "protect_links": False,
+    "unicode_snob": True,
+    "skip_internal_links": False,
+}
 _EMPHASIS = ("b", "strong", "i", "em")
 
 #: Never scored or chunked on their own: they belong to the block around them. The
@@ -172,6 +185,8 @@ def _conversion_options(items: tuple[tuple[str, Any], ...]) -> h2m.ConversionOpt
                 values[name] = bool(value)
         elif key == "ul_item_mark":
             values["bullets"] = str(value)
+        elif key == "pad_tables":
+            values["compact_tables"] = not value
         elif key == "strip_tags":
             strip.extend(value)
         elif key in _H2M_FIELDS:
@@ -182,12 +197,17 @@ def _conversion_options(items: tuple[tuple[str, Any], ...]) -> h2m.ConversionOpt
 
 
 def _check_options(options: Mapping[str, Any]) -> None:
-    known = _H2M_FIELDS | _ALWAYS_ON
+    known = _H2M_FIELDS | set(_FIXED)
     known |= {"body_width", "ignore_links", "ignore_images", "ignore_emphasis"}
-    known |= {"escape_snob", "escape_all", "ul_item_mark"}
-    for key in options:
+    known |= {"escape_snob", "escape_all", "ul_item_mark", "pad_tables"}
+    for key, value in options.items():
         if key not in known:
             raise ValueError(f"markdown option {key!r} is not supported")
+        if key in _FIXED and bool(value) != _FIXED[key]:
+            raise ValueError(
+                f"markdown option {key!r}={value!r} is not supported: c4scrapy always "
+                f"converts as with {key}={_FIXED[key]}"
+            )
     try:
         h2m.convert("<p></p>", _conversion_options(_frozen(options)))
     except (TypeError, ValueError, h2m.ConversionError) as exc:
@@ -248,7 +268,7 @@ class DefaultMarkdownGenerator:
         query: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         raw_html: str | None = None,
-    ) -> tuple[str, str | None, str | None]:
+    ) -> tuple[MarkdownGenerationResult, str | None, str | None]:
         """(markdown, fit_markdown, fit_html) of a page.
 
         ``raw_html`` is the whole page for ``content_source="raw_html"``, ``query`` the
@@ -262,14 +282,17 @@ class DefaultMarkdownGenerator:
                 options = (*options, ("base_url", base_url))
         markdown = html_to_markdown(source, dict(options))
         if self.content_filter is None:
-            return markdown, None, None
+            return MarkdownGenerationResult(markdown), None, None
         content_filter = self.content_filter
-        if isinstance(content_filter, (PruningContentFilter, BM25ContentFilter)):
+        if isinstance(
+            content_filter, (PruningContentFilter, BM25ContentFilter, MainContentFilter)
+        ):
             chunks = content_filter.filter_content(source, query=query, metadata=metadata)
         else:  # a user's filter with Crawl4AI's contract: HTML text in, HTML chunks out
             chunks = content_filter.filter_content(source)
         fit_html = "\n".join(f"<div>{chunk}</div>" for chunk in chunks)
-        return markdown, html_to_markdown(fit_html, dict(options)), fit_html
+        fit_markdown = html_to_markdown(fit_html, dict(options))
+        return MarkdownGenerationResult(markdown, fit_markdown, fit_html), fit_markdown, fit_html
 
 
 # --- filters -------------------------------------------------------------------------

@@ -730,3 +730,28 @@ def _evaluate(node: ast.AST, names: Mapping[str, Any]) -> Any:
             for k, v in zip(node.keys, node.values, strict=True)
         }
     raise ValueError(f"{type(node).__name__} is not allowed")
+
+
+class NoExtractionStrategy:
+    """Crawl4AI's "no extraction": ``extraction_strategy=NoExtractionStrategy()`` is the
+    same as None (``extracted_content`` stays None). Called directly, ``extract`` gives
+    the whole HTML as one block and ``run`` one block per section, as Crawl4AI's does."""
+
+    input_format = "html"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NoExtractionStrategy)
+
+    def __hash__(self) -> int:
+        return hash(NoExtractionStrategy)
+
+    def __repr__(self) -> str:
+        return "NoExtractionStrategy()"
+
+    def extract(self, url: str, html: str, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        return [{"index": 0, "content": html}]
+
+    def run(
+        self, url: str, sections: list[str], *args: Any, **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        return [{"index": i, "tags": [], "content": section} for i, section in enumerate(sections)]

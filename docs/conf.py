@@ -23,7 +23,7 @@ scrapy_intersphinx_disable = ["python", "scrapy"]
 html_baseurl = "https://c4scrapy.readthedocs.io/en/latest/"
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "_generated/README.md"]
+exclude_patterns = ["_build", "_generated"]  # _generated/ is included, not a page
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header"]
 nitpicky = True  # a :setting: / :stat: / :reqmeta: that names no entry fails the build

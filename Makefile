@@ -1,4 +1,4 @@
-# make demo: set up and crawl the embedded demo site.  make test: set up and run every test.
+# make demo: set up and crawl the embedded demo site.  make test: set up, run every test, build the docs.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -6,7 +6,7 @@ DEMO_PORT ?= 8765
 DEMO_QUERY ?= asyncio event loop
 APT_PACKAGES = chromium redis-server python3.11-doc
 
-.PHONY: demo test setup system-deps lint bench compare
+.PHONY: demo test setup system-deps lint bench compare docs
 
 $(BIN)/scrapy: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: setup
 test: system-deps setup
 	$(BIN)/python -m pytest tests; status=$$?; \
 	if [ $$status = 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+docs: setup      # the Sphinx site in docs/_build/html; warnings are errors, as in make test
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 lint: setup
 	$(BIN)/ruff check c4scrapy spiders tests bench

@@ -1,10 +1,20 @@
-"""For ``scrapyd-deploy``, which builds the egg with ``python setup.py bdist_egg``.
+"""All metadata is in setup.cfg; this file adds the Scrapy project to Scrapyd's egg.
 
-All metadata is in setup.cfg (packages c4scrapy and spiders, the ``scrapy`` entry point);
-without this file scrapyd-deploy writes its own, naming the egg "project" and packing
-every package it finds (tests included).
+``pip install c4scrapy`` installs the package only. ``scrapyd-deploy`` builds an egg with
+``python setup.py bdist_egg``: that egg is the Scrapy project, so it also holds ``spiders``
+(the project's settings and spider modules) and the ``scrapy`` entry point naming the
+settings. Without this file scrapyd-deploy writes its own setup.py, naming the egg
+"project" and packing every package it finds (tests included).
 """
 
-from setuptools import setup
+import sys
 
-setup()
+from setuptools import find_packages, setup
+
+if "bdist_egg" in sys.argv:
+    setup(
+        packages=find_packages(include=["c4scrapy", "c4scrapy.*", "spiders", "spiders.*"]),
+        entry_points={"scrapy": ["settings = spiders.settings"]},
+    )
+else:
+    setup()

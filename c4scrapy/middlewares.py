@@ -167,7 +167,8 @@ class C4SpiderMiddleware:
             page = PageItem(url=url, success=False, status_code=response.status)
             page.error_message = message
             page.attach_source(None, config, response.url)
-            self.runtime.inc({"pages/failed": 1, stat: 1})
+            self.runtime.inc({"pages/failed": 1})
+            self.crawler.stats.inc_value(stat)
             return page
         tree: Any = response.body  # XHTML served as XML: parsed as HTML, by extract_page
         if isinstance(response, HtmlResponse):
@@ -206,16 +207,16 @@ class C4SpiderMiddleware:
             target = f" to {location!r}" if location else " without a Location"
             return (
                 f"HTTP {response.status}: redirect{target} not followed",
-                "pages/redirect_not_followed",
+                "c4/pages/redirect_not_followed",
             )
         if not _meta.is_html(response):
             declared = _meta.content_type(response) or "?"
-            return f"not an HTML response (Content-Type: {declared})", "pages/not_html"
+            return f"not an HTML response (Content-Type: {declared})", "c4/pages/not_html"
         limit = self.runtime.settings.max_page_bytes
         if limit and len(response.body) > limit:
             size = len(response.body)
             message = f"page too large: {size} bytes, over C4_MAX_PAGE_BYTES ({limit}); not parsed"
-            return message, "pages/too_large"
+            return message, "c4/pages/too_large"
         return None
 
     def _finish(

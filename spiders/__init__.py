@@ -1,1 +1,1 @@
-"""The c4scrapy Scrapy project's spiders (``scrapy crawl site``)."""
+"""Your own spiders for this Scrapy project; ``site`` comes from ``c4scrapy.spiders``."""

@@ -1,7 +1,7 @@
 """Settings of the c4scrapy project (``scrapy crawl site``); see the README's tables."""
 
 BOT_NAME = "c4scrapy"
-SPIDER_MODULES = ["spiders"]
+SPIDER_MODULES = ["spiders", "c4scrapy.spiders"]
 NEWSPIDER_MODULE = "spiders"
 
 ADDONS = {"c4scrapy.Addon": 100}

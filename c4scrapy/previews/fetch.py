@@ -72,7 +72,7 @@ class HeadFetcher:
         self.max_redirects = (
             settings.getint("REDIRECT_MAX_TIMES") if settings.getbool("REDIRECT_ENABLED") else 0
         )
-        self._count = count
+        self._inc = count
         self._scans: weakref.WeakKeyDictionary[Request, _Scan] = weakref.WeakKeyDictionary()
         self._bytes: dict[str, int] = {}
         self._windows: OrderedDict[str, int] = OrderedDict()
@@ -128,7 +128,7 @@ class HeadFetcher:
             return await engine.download_async(self._request(url, timeout, key))
         if response.status != 206:
             return response
-        self._count({"ranged": 1})
+        self._inc({"ranged": 1})
         body = response.body
         validator = _validator(response)
         while (end := head_end(body)) is None:
@@ -141,7 +141,7 @@ class HeadFetcher:
             more = await engine.download_async(
                 self._request(url, timeout, key, len(body), size, if_range=validator)
             )
-            self._count({"range_continuations": 1})
+            self._inc({"range_continuations": 1})
             if more.status == 200:  # the page changed since the first piece: start over
                 return more
             if more.status != 206 or _content_range(more)[0] != len(body):

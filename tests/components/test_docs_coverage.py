@@ -161,9 +161,15 @@ def stat_keys_in_code() -> dict[str, set[str]]:
         if key.startswith("c4/") and not key.endswith("/") and _STAT_KEY.match(key):
             keys.setdefault(key, set()).add(module)
 
-    for path in sorted(PACKAGE.rglob("*.py")):
-        module = path.relative_to(PACKAGE).as_posix()
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    trees = {
+        path.relative_to(PACKAGE).as_posix(): ast.parse(path.read_text(encoding="utf-8"))
+        for path in sorted(PACKAGE.rglob("*.py"))
+    }
+    # wrappers of inc (``self._inc = ...`` passed from one module to another) by name
+    inc_prefixes: dict[str, str] = {}
+    for tree in trees.values():
+        inc_prefixes.update(_inc_prefixes(tree))
+    for module, tree in trees.items():
         # every "c4/..." literal, wherever it is (inc_value, max_value, get_value...)
         for node in ast.walk(tree):
             if isinstance(node, (ast.Constant, ast.JoinedStr)):
@@ -180,7 +186,6 @@ def stat_keys_in_code() -> dict[str, set[str]]:
                 for text in counted if prefix is not None else ():
                     add(prefix + text, module)
             continue
-        inc_prefixes = _inc_prefixes(tree)
         for func in ast.walk(tree):
             if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for key in _shell_counters(func, inc_prefixes):

@@ -16,7 +16,7 @@ from scrapy.utils.defer import deferred_f_from_coro_f, maybe_deferred_to_future
 from scrapy.utils.test import get_crawler
 
 from c4scrapy.core.exceptions import ConfigError
-from spiders.site import SiteSpider
+from c4scrapy.spiders.site import SiteSpider
 
 PUBLIC = "http://public.example"
 METADATA = "http://169.254.169.254/latest/meta-data/"

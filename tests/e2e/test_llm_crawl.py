@@ -34,7 +34,7 @@ from c4scrapy import (
     LLMExtractionStrategy,
 )
 from c4scrapy.core.markdown import DefaultMarkdownGenerator, PruningContentFilter
-from spiders.site import SiteSpider
+from c4scrapy.spiders.site import SiteSpider
 from tests._support.crawling import ROOT, CrawlRun, run_crawl
 from tests._support.fake_llm import FakeLLM
 from tests._support.servers import LocalServer
@@ -554,7 +554,7 @@ def test_docs_example_requests_survive_jobdir_pickling(monkeypatch) -> None:
 
 def test_litellm_is_not_imported_until_an_llm_strategy_runs() -> None:
     code = (
-        "import sys, c4scrapy, c4scrapy.pipelines, c4scrapy.core.llm.strategy, spiders.site;"
+        "import sys, c4scrapy, c4scrapy.pipelines, c4scrapy.core.llm.strategy, c4scrapy.spiders.site;"
         "from c4scrapy.core.layers import spider_config;"
         "spider_config({'llm_provider': 'openai/x', 'llm_instruction': 'x'});"
         "print('litellm' in sys.modules)"

@@ -19,7 +19,7 @@ from scrapy.exceptions import NotConfigured
 
 from c4scrapy import _meta
 from c4scrapy.core.exceptions import ConfigError
-from c4scrapy.core.layers import config_from_settings, resolve
+from c4scrapy.core.layers import config_from_settings, resolve, with_fit_filter
 from c4scrapy.core.urls import UrlCache
 from c4scrapy.settings import C4Settings
 
@@ -83,10 +83,12 @@ class C4Runtime:
         self.settings = C4Settings.from_settings(crawler.settings)
         base = config_from_settings(crawler.settings, C4Settings.names())
         spider = crawler.spider
-        self.config: CrawlerRunConfig = resolve(
-            base,
-            getattr(spider, "c4_config", None),
-            source=f"spider {getattr(spider, 'name', '?')} c4_config",
+        self.config: CrawlerRunConfig = with_fit_filter(
+            resolve(
+                base,
+                getattr(spider, "c4_config", None),
+                source=f"spider {getattr(spider, 'name', '?')} c4_config",
+            )
         )
         self.urls = UrlCache()
         self._services: dict[type, Any] = {}
@@ -140,7 +142,10 @@ class C4Runtime:
 
     def config_for(self, request: Request) -> CrawlerRunConfig:
         """This request's config: the crawl's, with ``request.meta["c4"]`` laid over it."""
-        return resolve(self.config, request.meta.get(_meta.CONFIG), source='request.meta["c4"]')
+        override = request.meta.get(_meta.CONFIG)
+        if override is None or override is True:
+            return self.config
+        return with_fit_filter(resolve(self.config, override, source='request.meta["c4"]'))
 
     def inc(self, counts: Mapping[str, Any], prefix: str = "c4/") -> None:
         """Add ``counts`` to the crawl's stats under ``prefix``."""

@@ -109,6 +109,23 @@ def extraction_strategy(value: Any, key: str = "extraction_strategy") -> Any:
     )
 
 
+def with_fit_filter(config: CrawlerRunConfig) -> CrawlerRunConfig:
+    """``config``, with a content filter when its extraction reads ``fit_markdown`` or
+    ``fit_html`` and no layer configured one: BM25 on the query when there is one, else
+    pruning (what Crawl4AI's docs pair with that input)."""
+    strategy = config.extraction_strategy
+    generator = config.markdown_generator
+    if (
+        not str(getattr(strategy, "input_format", "")).startswith("fit_")
+        or generator is None
+        or getattr(generator, "content_filter", None) is not None
+    ):
+        return config
+    content_filter = BM25ContentFilter() if config.query else PruningContentFilter()
+    filtered = DefaultMarkdownGenerator(content_filter=content_filter)
+    return config.merged({"markdown_generator": filtered}, source="fit input")
+
+
 # --- settings -----------------------------------------------------------------------------
 
 
@@ -177,12 +194,6 @@ def spider_config(args: Mapping[str, Any]) -> dict[str, Any]:
     strategy = _strategy_from_args(args)
     if strategy is not None:
         overrides["extraction_strategy"] = strategy
-        fit_input = str(getattr(strategy, "input_format", "")).startswith("fit_")
-        if fit_input and "markdown_generator" not in args:
-            content_filter = BM25ContentFilter() if query else PruningContentFilter()
-            overrides["markdown_generator"] = DefaultMarkdownGenerator(
-                content_filter=content_filter
-            )
     if query is not None or preview is not None:
         fields: dict[str, Any] = {}
         if preview is not None:

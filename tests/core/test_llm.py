@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from c4scrapy import LLMConfig, LLMExtractionStrategy
 from c4scrapy.core.chunking import chunk_text, estimate_tokens
-from c4scrapy.core.config import ConfigError
+from c4scrapy.core.config import ConfigError, CrawlerRunConfig
+from c4scrapy.core.layers import resolve, with_fit_filter
 from c4scrapy.core.llm.client import Failure, LLMClient, classify_failure, retry_after_seconds
 from c4scrapy.core.llm.replies import MAX_DEPTH, MAX_REPLY_CHARS, ReplyError, parse_json_reply
 from c4scrapy.core.llm.secrets import RedactingFilter, Redactor
@@ -348,10 +349,22 @@ def test_spider_arguments_build_the_strategy_and_a_filter_for_fit_inputs(tmp_pat
     assert strategy.extra_args == {"max_tokens": 300}
     assert strategy.chunk_token_threshold == 500
     assert "markdown_generator" not in spider_config(args)
-    fit = spider_config({**args, "llm_input_format": "fit_markdown"})
-    assert isinstance(fit["markdown_generator"].content_filter, PruningContentFilter)
-    with_query = spider_config({**args, "llm_input_format": "fit_markdown", "query": "shoes"})
-    assert isinstance(with_query["markdown_generator"].content_filter, BM25ContentFilter)
+
+    def layered(extra: dict) -> CrawlerRunConfig:
+        return with_fit_filter(resolve(CrawlerRunConfig(), spider_config(extra), source="-a"))
+
+    fit = layered({**args, "llm_input_format": "fit_markdown"})
+    assert isinstance(fit.markdown_generator.content_filter, PruningContentFilter)
+    with_query = layered({**args, "llm_input_format": "fit_markdown", "query": "shoes"})
+    assert isinstance(with_query.markdown_generator.content_filter, BM25ContentFilter)
+    configured = with_fit_filter(
+        resolve(
+            resolve(CrawlerRunConfig(), {"markdown_generator": "main"}, source="settings"),
+            spider_config({**args, "llm_input_format": "fit_markdown"}),
+            source="-a",
+        )
+    )
+    assert type(configured.markdown_generator.content_filter).__name__ == "MainContentFilter"
 
 
 @pytest.mark.parametrize(

@@ -83,13 +83,11 @@ class C4Runtime:
         self.settings = C4Settings.from_settings(crawler.settings)
         base = config_from_settings(crawler.settings, C4Settings.names())
         spider = crawler.spider
-        self.config: CrawlerRunConfig = with_fit_filter(
-            resolve(
-                base,
-                getattr(spider, "c4_config", None),
-                source=f"spider {getattr(spider, 'name', '?')} c4_config",
-            )
-        )
+        layer = getattr(spider, "c4_config", None)
+        config = resolve(base, layer, source=f"spider {getattr(spider, 'name', '?')} c4_config")
+        if isinstance(layer, dict) and "extraction_strategy" in layer:
+            config = with_fit_filter(config)  # -a llm_input_format=fit_markdown alone
+        self.config: CrawlerRunConfig = config
         self.urls = UrlCache()
         self._services: dict[type, Any] = {}
         crawler.signals.connect(self.close, signal=signals.spider_closed)
@@ -142,10 +140,7 @@ class C4Runtime:
 
     def config_for(self, request: Request) -> CrawlerRunConfig:
         """This request's config: the crawl's, with ``request.meta["c4"]`` laid over it."""
-        override = request.meta.get(_meta.CONFIG)
-        if override is None or override is True:
-            return self.config
-        return with_fit_filter(resolve(self.config, override, source='request.meta["c4"]'))
+        return resolve(self.config, request.meta.get(_meta.CONFIG), source='request.meta["c4"]')
 
     def inc(self, counts: Mapping[str, Any], prefix: str = "c4/") -> None:
         """Add ``counts`` to the crawl's stats under ``prefix``."""

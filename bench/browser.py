@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/browser.py [--pages 300] [--concurrency 8] [--repeat 1]
                                       [--modes http,browser,no-images,block-images,captures]
+                                      [--capture-concurrency 1,2,4,8]
 
 Serves the Python 3.11 docs (``/usr/share/doc/python3.11/html``) on 127.0.0.1, finds the
 first ``--pages`` pages with a plain ``scrapy crawl site``, then fetches exactly those
@@ -13,8 +14,14 @@ below, the project's settings and add-on):
 - ``no-images``: browser with ``exclude_all_images`` (a per-page route aborts images);
 - ``block-images``: browser with ``C4_BROWSER_BLOCK_RESOURCES=image`` (images aborted,
   still reported from the HTML);
-- ``captures``: browser with ``screenshot``, ``pdf`` and ``capture_mhtml`` (files in a
-  temporary ``C4_BROWSER_CAPTURES_DIR``).
+- ``screenshot``: browser with ``screenshot`` (files in a temporary
+  ``C4_BROWSER_CAPTURES_DIR``);
+- ``captures``: browser with ``screenshot``, ``pdf`` and ``capture_mhtml`` (files too).
+
+``screenshot`` and ``captures`` run once per ``--capture-concurrency`` value
+(``C4_BROWSER_CAPTURE_CONCURRENCY``), shown as ``screenshot@N``; for them the table adds
+the median seconds a page waited for a capture slot and spent capturing
+(``item.c4["browser"]["capture_wait_seconds"]`` and ``capture_seconds``).
 
 While each crawl runs, a thread samples every Chromium process the crawl started (RSS and
 PSS from ``/proc``, every 0.2 s). The table gives pages/s (items over Scrapy's elapsed
@@ -51,6 +58,7 @@ MODES: dict[str, dict[str, str]] = {
     "browser": {"C4_BROWSER": "True"},
     "no-images": {"C4_BROWSER": "True", "C4_EXCLUDE_ALL_IMAGES": "True"},
     "block-images": {"C4_BROWSER": "True", "C4_BROWSER_BLOCK_RESOURCES": "image"},
+    "screenshot": {"C4_BROWSER": "True", "C4_SCREENSHOT": "True"},
     "captures": {
         "C4_BROWSER": "True",
         "C4_SCREENSHOT": "True",
@@ -58,6 +66,7 @@ MODES: dict[str, dict[str, str]] = {
         "C4_CAPTURE_MHTML": "True",
     },
 }
+CAPTURE_MODES = ("screenshot", "captures")
 
 
 class UrlListSpider(scrapy.Spider):
@@ -212,6 +221,11 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="CONCURRENT_REQUESTS")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--repeat", type=int, default=1, help="rounds, modes interleaved")
+    parser.add_argument(
+        "--capture-concurrency",
+        default="",
+        help="C4_BROWSER_CAPTURE_CONCURRENCY values for the capture modes, e.g. 1,2,4,8",
+    )
     options = parser.parse_args()
     if not (DOCS_SITE / "index.html").exists():
         print(f"{DOCS_SITE} is missing: apt-get install python3.11-doc", file=sys.stderr)
@@ -228,6 +242,15 @@ def main() -> int:
     unknown = set(modes) - set(MODES)
     if unknown:
         parser.error(f"unknown modes {sorted(unknown)}; choose from {list(MODES)}")
+    limits = [int(n) for n in options.capture_concurrency.split(",") if n.strip()]
+    runs_of: list[tuple[str, str, dict[str, str]]] = []  # (label, mode, settings)
+    for mode in modes:
+        if mode in CAPTURE_MODES and limits:
+            runs_of += [
+                (f"{mode}@{n}", mode, {"C4_BROWSER_CAPTURE_CONCURRENCY": str(n)}) for n in limits
+            ]
+        else:
+            runs_of.append((mode, mode, {}))
     common = {
         "CONCURRENT_REQUESTS": str(options.concurrency),
         "CONCURRENT_REQUESTS_PER_DOMAIN": str(options.concurrency),
@@ -235,7 +258,7 @@ def main() -> int:
     rows = []
     with (
         tempfile.TemporaryDirectory(prefix="c4-bench-browser-") as tmp,
-        LocalServer(DOCS_SITE) as site,
+        QuietServer(DOCS_SITE) as site,
     ):
         workdir = Path(tmp)
         (workdir / "discover").mkdir()
@@ -248,21 +271,21 @@ def main() -> int:
         url_file = workdir / "urls.txt"
         url_file.write_text("\n".join(urls) + "\n")
         print(f"{len(urls)} pages of {site.url}, CONCURRENT_REQUESTS={options.concurrency}")
-        runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+        runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in runs_of}
         for round_ in range(options.repeat):
-            for mode in modes:
-                run_dir = workdir / f"{mode}-{round_}"
+            for label, mode, extra in runs_of:
+                run_dir = workdir / f"{label}-{round_}"
                 run_dir.mkdir()
-                settings = {**common, **MODES[mode]}
-                if mode == "captures":
+                settings = {**common, **MODES[mode], **extra}
+                if mode in CAPTURE_MODES:
                     settings["C4_BROWSER_CAPTURES_DIR"] = str(run_dir / "captures")
                 result = run_scrapy(
                     ["runspider", str(Path(__file__).resolve()), "-a", f"urls={url_file}"],
                     run_dir,
                     settings,
                 )
-                runs[mode].append(result)
-                print(f"  {mode}: {len(result['items'])} items in {result['wall']:.1f} s")
+                runs[label].append(result)
+                print(f"  {label}: {len(result['items'])} items in {result['wall']:.1f} s")
         rows = [(mode, _median_run(results)) for mode, results in runs.items()]
     _print_table(rows)
     return 0
@@ -297,7 +320,7 @@ def _print_table(rows: list[tuple[str, dict[str, Any]]]) -> None:
     header = (
         "| mode | pages | failed | pages/s | vs http | Chromium PSS peak 1st/2nd half (MiB) "
         "| RSS peak (MiB) | procs | Scrapy RSS (MiB) | pages opened/closed | contexts "
-        "| images req/aborted | left alive |"
+        "| images req/aborted | left alive | capture wait / capture s (median, max) |"
     )
     print()
     print(header)
@@ -328,7 +351,21 @@ def _print_table(rows: list[tuple[str, dict[str, Any]]]) -> None:
                 if browser
                 else "- | - | - | - |"
             )
+            + f" {_capture_times(result)} |"
         )
+
+
+def _capture_times(result: dict[str, Any]) -> str:
+    """Median and max seconds a page waited for a capture slot / spent capturing."""
+    infos = [(item.get("c4") or {}).get("browser") or {} for item in result["items"]]
+    waits = sorted(i["capture_wait_seconds"] for i in infos if "capture_wait_seconds" in i)
+    spent = sorted(i["capture_seconds"] for i in infos if "capture_seconds" in i)
+    if not spent:
+        return "-"
+    return (
+        f"{waits[len(waits) // 2]:.2f} ({waits[-1]:.1f}) / "
+        f"{spent[len(spent) // 2]:.2f} ({spent[-1]:.1f})"
+    )
 
 
 if __name__ == "__main__":

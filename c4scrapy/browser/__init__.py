@@ -1,3 +1,2 @@
-"""Browser pages: scrapy-playwright driving the system Chromium, for requests whose config
-says ``browser=True``. ``setup`` runs at add-on time, ``handler`` downloads, ``page`` acts in
-the page, ``captures`` moves what it produced onto the item."""
+"""Browser pages through scrapy-playwright and the system Chromium: ``setup`` (add-on time),
+``handler`` (downloads), ``page`` (in the page), ``captures`` (onto the item)."""

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 OVERRIDDEN = ("_create_page", "_download_request", "_browser_disconnected_callback")
 
 
-class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[misc]
+class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     """scrapy-playwright's download handler with two guarantees it lacks.
 
     A browser download ends by the request's ``download_timeout`` (Scrapy's

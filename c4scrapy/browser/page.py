@@ -19,7 +19,7 @@ from c4scrapy.settings import C4Settings
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from playwright.async_api import Page, Route
+    from playwright.async_api import FloatRect, Page, Route
     from playwright.async_api import Request as PlaywrightRequest
     from scrapy import Request
 
@@ -229,7 +229,12 @@ async def _screenshot(
         )
         if height > limits.screenshot_max_height:
             report["screenshot_clipped"] = height
-            clip = {"x": 0, "y": 0, "width": width, "height": limits.screenshot_max_height}
+            clip: FloatRect = {
+                "x": 0,
+                "y": 0,
+                "width": width,
+                "height": limits.screenshot_max_height,
+            }
             return await page.screenshot(full_page=True, clip=clip, type="png", timeout=timeout_ms)
     return await page.screenshot(full_page=True, type="png", timeout=timeout_ms)
 

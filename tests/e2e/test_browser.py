@@ -7,6 +7,7 @@ is in tests/components/test_browser_setup.py.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import base64
 import email
@@ -65,7 +66,6 @@ def _html(body: str, pause: float = 0.0):
 
 @pytest.fixture(scope="module")
 def browser_site():
-    require_tool("chromium", "/usr/bin/chromium")
     with LocalServer(SITE) as server:
         server.routes["/slow-image.png"] = _png(PNG_RED, pause=0.6)
         for n in (1, 2, 3):
@@ -78,6 +78,7 @@ def browser_site():
 
 @pytest.mark.browser
 def test_browser_features_in_one_crawl(browser_site, tmp_path):
+    require_tool("chromium", "/usr/bin/chromium")
     base = browser_site.url
     plan = [
         (base + "js-links.html", {"browser": True, "wait_for": "css:#late-link"}),
@@ -133,6 +134,8 @@ def test_browser_features_in_one_crawl(browser_site, tmp_path):
         base + "img/red.png",
         base + "slow-image.png",
     ]
+    assert late["c4"]["browser"]["capture_seconds"] > 0  # the screenshot and the PDF
+    assert late["c4"]["browser"]["capture_wait_seconds"] >= 0
     png = base64.b64decode(late["screenshot"])
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert struct.unpack(">II", png[16:24]) == (1280, 1800)  # full page, not the viewport
@@ -363,3 +366,23 @@ def test_missing_chromium_stops_the_crawl_at_start_up(tmp_path):
     assert "C4_BROWSER_EXECUTABLE is" in run.log
     assert "which is not an executable file" in run.log
     assert run.items == []
+
+
+def test_every_chromium_test_is_marked_browser():
+    """A test that asks for Chromium (``require_tool("chromium", ...)``) carries the marker."""
+    unmarked = []
+    for path in sorted(Path(__file__).resolve().parents[1].rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
+                continue
+            asks = any(
+                isinstance(call, ast.Call)
+                and getattr(call.func, "id", None) == "require_tool"
+                and call.args
+                and getattr(call.args[0], "value", None) == "chromium"
+                for call in ast.walk(node)
+            )
+            marked = any("mark.browser" in ast.unparse(d) for d in node.decorator_list)
+            if asks and not marked:
+                unmarked.append(f"{path.name}::{node.name}")
+    assert unmarked == []

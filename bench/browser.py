@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/browser.py [--pages 300] [--concurrency 8] [--repeat 1]
                                       [--modes http,browser,no-images,block-images,captures]
+                                      [--capture-concurrency 1,2,4,8] [--json FILE]
 
 Serves the Python 3.11 docs (``/usr/share/doc/python3.11/html``) on 127.0.0.1, finds the
 first ``--pages`` pages with a plain ``scrapy crawl site``, then fetches exactly those
@@ -13,8 +14,14 @@ below, the project's settings and add-on):
 - ``no-images``: browser with ``exclude_all_images`` (a per-page route aborts images);
 - ``block-images``: browser with ``C4_BROWSER_BLOCK_RESOURCES=image`` (images aborted,
   still reported from the HTML);
-- ``captures``: browser with ``screenshot``, ``pdf`` and ``capture_mhtml`` (files in a
-  temporary ``C4_BROWSER_CAPTURES_DIR``).
+- ``screenshot``: browser with ``screenshot`` (files in a temporary
+  ``C4_BROWSER_CAPTURES_DIR``);
+- ``captures``: browser with ``screenshot``, ``pdf`` and ``capture_mhtml`` (files too).
+
+``screenshot`` and ``captures`` run once per ``--capture-concurrency`` value
+(``C4_BROWSER_CAPTURE_CONCURRENCY``), shown as ``screenshot@N``; for them the table adds
+the median seconds a page waited for a capture slot and spent capturing
+(``item.c4["browser"]["capture_wait_seconds"]`` and ``capture_seconds``).
 
 While each crawl runs, a thread samples every Chromium process the crawl started (RSS and
 PSS from ``/proc``, every 0.2 s). The table gives pages/s (items over Scrapy's elapsed
@@ -51,6 +58,7 @@ MODES: dict[str, dict[str, str]] = {
     "browser": {"C4_BROWSER": "True"},
     "no-images": {"C4_BROWSER": "True", "C4_EXCLUDE_ALL_IMAGES": "True"},
     "block-images": {"C4_BROWSER": "True", "C4_BROWSER_BLOCK_RESOURCES": "image"},
+    "screenshot": {"C4_BROWSER": "True", "C4_SCREENSHOT": "True"},
     "captures": {
         "C4_BROWSER": "True",
         "C4_SCREENSHOT": "True",
@@ -58,6 +66,7 @@ MODES: dict[str, dict[str, str]] = {
         "C4_CAPTURE_MHTML": "True",
     },
 }
+CAPTURE_MODES = ("screenshot", "captures")
 
 
 class UrlListSpider(scrapy.Spider):
@@ -212,6 +221,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="CONCURRENT_REQUESTS")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--repeat", type=int, default=1, help="rounds, modes interleaved")
+    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    parser.add_argument(
+        "--capture-concurrency",
+        default="",
+        help="C4_BROWSER_CAPTURE_CONCURRENCY values for the capture modes, e.g. 1,2,4,8",
+    )
     options = parser.parse_args()
     if not (DOCS_SITE / "index.html").exists():
         print(f"{DOCS_SITE} is missing: apt-get install python3.11-doc", file=sys.stderr)
@@ -228,6 +243,15 @@ def main() -> int:
     unknown = set(modes) - set(MODES)
     if unknown:
         parser.error(f"unknown modes {sorted(unknown)}; choose from {list(MODES)}")
+    limits = [int(n) for n in options.capture_concurrency.split(",") if n.strip()]
+    runs_of: list[tuple[str, str, dict[str, str]]] = []  # (label, mode, settings)
+    for mode in modes:
+        if mode in CAPTURE_MODES and limits:
+            runs_of += [
+                (f"{mode}@{n}", mode, {"C4_BROWSER_CAPTURE_CONCURRENCY": str(n)}) for n in limits
+            ]
+        else:
+            runs_of.append((mode, mode, {}))
     common = {
         "CONCURRENT_REQUESTS": str(options.concurrency),
         "CONCURRENT_REQUESTS_PER_DOMAIN": str(options.concurrency),
@@ -235,7 +259,7 @@ def main() -> int:
     rows = []
     with (
         tempfile.TemporaryDirectory(prefix="c4-bench-browser-") as tmp,
-        LocalServer(DOCS_SITE) as site,
+        QuietServer(DOCS_SITE) as site,
     ):
         workdir = Path(tmp)
         (workdir / "discover").mkdir()
@@ -248,23 +272,34 @@ def main() -> int:
         url_file = workdir / "urls.txt"
         url_file.write_text("\n".join(urls) + "\n")
         print(f"{len(urls)} pages of {site.url}, CONCURRENT_REQUESTS={options.concurrency}")
-        runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+        runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in runs_of}
         for round_ in range(options.repeat):
-            for mode in modes:
-                run_dir = workdir / f"{mode}-{round_}"
+            for label, mode, extra in runs_of:
+                run_dir = workdir / f"{label}-{round_}"
                 run_dir.mkdir()
-                settings = {**common, **MODES[mode]}
-                if mode == "captures":
+                settings = {**common, **MODES[mode], **extra}
+                if mode in CAPTURE_MODES:
                     settings["C4_BROWSER_CAPTURES_DIR"] = str(run_dir / "captures")
                 result = run_scrapy(
                     ["runspider", str(Path(__file__).resolve()), "-a", f"urls={url_file}"],
                     run_dir,
                     settings,
                 )
-                runs[mode].append(result)
-                print(f"  {mode}: {len(result['items'])} items in {result['wall']:.1f} s")
-        rows = [(mode, _median_run(results)) for mode, results in runs.items()]
+                runs[label].append(result)
+                print(f"  {label}: {len(result['items'])} items in {result['wall']:.1f} s")
+        medians = {label: _median_run(results) for label, results in runs.items()}
+    base = medians.get("http")
+    rows = [_figures(label, result, base) for label, result in medians.items()]
     _print_table(rows)
+    if options.json:
+        figures = {
+            "command": "bench/browser.py " + " ".join(sys.argv[1:]),
+            "date": time.strftime("%Y-%m-%d"),
+            "pages": len(urls),
+            "concurrent_requests": options.concurrency,
+            "rows": rows,
+        }
+        options.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
 
@@ -290,45 +325,71 @@ def _median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _print_table(rows: list[tuple[str, dict[str, Any]]]) -> None:
-    base = next((r for mode, r in rows if mode == "http"), None)
-    rate = _rate
+def _figures(label: str, result: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
+    """One row: the figures of a mode's (median) run."""
+    stats = result["stats"]
+    first, second = result["memory"]
+    infos = [(item.get("c4") or {}).get("browser") or {} for item in result["items"]]
+    row: dict[str, Any] = {
+        "mode": label,
+        "pages": len(result["items"]),
+        "failed": sum(1 for item in result["items"] if not item["success"]),
+        "pages_per_s": round(_rate(result), 3),
+        "vs_http": round(_rate(result) / _rate(base), 3) if base else None,
+        "scrapy_rss_mib": round(result["python_rss"] / 1024),
+    }
+    if label != "http":
+        row.update(
+            chromium_pss_mib=[round(first["pss"] / 1024), round(second["pss"] / 1024)],
+            chromium_rss_mib=round(max(first["rss"], second["rss"]) / 1024),
+            chromium_procs=max(first["procs"], second["procs"]),
+            pages_opened=stats.get("playwright/page_count", 0),
+            pages_closed=stats.get("playwright/page_count/closed", 0),
+            contexts=stats.get("playwright/context_count", 0),
+            image_requests=stats.get("playwright/request_count/resource_type/image", 0),
+            image_requests_aborted=stats.get("playwright/request_count/aborted", 0),
+            left_alive=result["survivors"],
+        )
+    for key in ("capture_wait_seconds", "capture_seconds"):
+        values = sorted(info[key] for info in infos if key in info)
+        if values:
+            row[key] = {"median": values[len(values) // 2], "max": values[-1]}
+    return row
 
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
     header = (
         "| mode | pages | failed | pages/s | vs http | Chromium PSS peak 1st/2nd half (MiB) "
         "| RSS peak (MiB) | procs | Scrapy RSS (MiB) | pages opened/closed | contexts "
-        "| images req/aborted | left alive |"
+        "| images req/aborted | left alive | capture wait s, median (max) "
+        "| capture s, median (max) |"
     )
     print()
     print(header)
     print("|" + "---|" * header.count(" | ") + "---|")
-    for mode, result in rows:
-        stats = result["stats"]
-        first, second = result["memory"]
-        failed = sum(1 for item in result["items"] if not item["success"])
-        ratio = f"{rate(result) / rate(base):.3f}" if base else "-"
-        browser = mode != "http"
-        print(
-            f"| {mode} | {len(result['items'])} | {failed} | {rate(result):.1f} | {ratio} | "
-            + (
-                f"{first['pss'] / 1024:.0f} / {second['pss'] / 1024:.0f} | "
-                f"{max(first['rss'], second['rss']) / 1024:.0f} | "
-                f"{max(first['procs'], second['procs'])} | "
-                if browser
-                else "- | - | - | "
-            )
-            + f"{result['python_rss'] / 1024:.0f} | "
-            + (
-                f"{stats.get('playwright/page_count', 0)}/"
-                f"{stats.get('playwright/page_count/closed', 0)} | "
-                f"{stats.get('playwright/context_count', 0)} | "
-                f"{stats.get('playwright/request_count/resource_type/image', 0)}/"
-                f"{stats.get('playwright/request_count/aborted', 0)} | "
-                f"{result['survivors']} |"
-                if browser
-                else "- | - | - | - |"
-            )
-        )
+
+    def timing(row: dict[str, Any], key: str) -> str:
+        value = row.get(key)
+        return f"{value['median']:.2f} ({value['max']:.1f})" if value else "-"
+
+    for row in rows:
+        ratio = "-" if row["vs_http"] is None else f"{row['vs_http']:.3f}"
+        cells = [row["mode"], row["pages"], row["failed"], f"{row['pages_per_s']:.2f}", ratio]
+        if "chromium_pss_mib" in row:
+            cells += [
+                " / ".join(map(str, row["chromium_pss_mib"])),
+                row["chromium_rss_mib"],
+                row["chromium_procs"],
+                row["scrapy_rss_mib"],
+                f"{row['pages_opened']}/{row['pages_closed']}",
+                row["contexts"],
+                f"{row['image_requests']}/{row['image_requests_aborted']}",
+                row["left_alive"],
+            ]
+        else:
+            cells += ["-", "-", "-", row["scrapy_rss_mib"], "-", "-", "-", "-"]
+        cells += [timing(row, "capture_wait_seconds"), timing(row, "capture_seconds")]
+        print("| " + " | ".join(str(cell) for cell in cells) + " |")
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ class Addon:
             for path, order in components.items():
                 if path not in current:
                     current[path] = order
-        from c4scrapy.browser import browser_wanted, configure_browser
+        from c4scrapy.browser.setup import browser_wanted, configure_browser
 
         if browser_wanted(settings, getattr(self.crawler, "spider", None)):
             configure_browser(settings)

@@ -68,7 +68,7 @@ class C4DownloaderMiddleware:
         if config.cache_mode in (CacheMode.BYPASS, CacheMode.DISABLED):
             request.meta.setdefault("dont_cache", True)
         if config.browser:
-            from c4scrapy.browser import setup_browser_request
+            from c4scrapy.browser.page import setup_browser_request
 
             setup_browser_request(request, config)
         return None
@@ -239,7 +239,7 @@ class C4SpiderMiddleware:
             doc = None
         page.attach_source(doc, config, response.url)
         if config.browser or "playwright" in response.flags:
-            from c4scrapy.browser import collect_captures
+            from c4scrapy.browser.captures import collect_captures
 
             collect_captures(self.runtime, response, page, config)
 

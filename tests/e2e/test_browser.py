@@ -1,42 +1,30 @@
 """Browser pages: the real Debian Chromium through scrapy-playwright, in real ``scrapy crawl``s.
 
 Two crawls cover the browser features (one per-request plan, one site crawl that loses its
-browser half-way); the rest are start-up rules and request set-up, tested without a browser.
+browser half-way); the capture limits run in Playwright directly. Set-up without a browser
+is in tests/components/test_browser_setup.py.
 """
 
 from __future__ import annotations
 
+import ast
+import asyncio
 import base64
 import email
 import io
 import json
 import os
-import pickle
 import signal
-import stat
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import scrapy
-from scrapy.http.request import NO_CALLBACK
-from scrapy.settings import Settings
-from scrapy.utils.request import request_from_dict
-from scrapy_playwright.page import PageMethod
 
-from c4scrapy.browser import (
-    HANDLER,
-    BrowserUnavailable,
-    ResourceBlocker,
-    browser_wanted,
-    configure_browser,
-    find_chromium,
-    parse_wait_for,
-    run_page_steps,
-    setup_browser_request,
-)
-from c4scrapy.core.config import ConfigError, CrawlerRunConfig
+from c4scrapy.browser.page import CaptureLimits, capture_limits, run_page_steps, use_capture_limits
+from c4scrapy.settings import C4Settings
 from tests._support.crawling import run_crawl
 from tests._support.servers import LocalServer
 from tests._support.tools import require_tool
@@ -62,187 +50,6 @@ class BrowserPlanSpider(scrapy.Spider):
         return None
 
 
-# --- start-up: finding Chromium, installing the handler ---------------------------------
-
-
-def _executable(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("#!/bin/sh\n")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return str(path)
-
-
-@pytest.mark.parametrize(
-    ("settings", "on_path", "expected"),
-    [
-        ({"C4_BROWSER_EXECUTABLE": "custom/chrome", "launch": "other/chrome"}, True, "custom"),
-        ({"launch": "other/chrome"}, True, "other"),
-        ({}, True, "path"),
-        ({}, False, "error: no Chromium found; tried: C4_BROWSER_EXECUTABLE"),
-        ({"C4_BROWSER_EXECUTABLE": "/nowhere/chrome"}, True, "error: '/nowhere/chrome'"),
-    ],
-)
-def test_find_chromium_order(tmp_path, monkeypatch, settings, on_path, expected):
-    custom = _executable(tmp_path / "custom" / "chrome")
-    other = _executable(tmp_path / "other" / "chrome")
-    on_path_dir = tmp_path / "bin"
-    _executable(on_path_dir / "chromium")
-    monkeypatch.setenv("PATH", str(on_path_dir) if on_path else str(tmp_path / "empty"))
-    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "no-downloads"))
-    values: dict[str, Any] = {}
-    if "C4_BROWSER_EXECUTABLE" in settings:
-        value = settings["C4_BROWSER_EXECUTABLE"]
-        values["C4_BROWSER_EXECUTABLE"] = custom if value == "custom/chrome" else value
-    if "launch" in settings:
-        values["PLAYWRIGHT_LAUNCH_OPTIONS"] = {"executable_path": other}
-    if expected.startswith("error"):
-        with pytest.raises(BrowserUnavailable) as raised:
-            find_chromium(Settings(values))
-        for part in expected.removeprefix("error: ").split("; "):
-            assert part in str(raised.value)
-        return
-    found = find_chromium(Settings(values))
-    assert (
-        found
-        == {"custom": custom, "other": other, "path": str(on_path_dir / "chromium")}[expected]
-    )
-
-
-@pytest.mark.parametrize(
-    ("settings", "spider_config", "wanted"),
-    [
-        ({}, None, False),
-        ({"C4_BROWSER": "true"}, None, True),
-        ({"C4_BROWSER_ENABLED": "true"}, None, True),
-        ({}, {"browser": "true"}, True),
-        ({"C4_BROWSER": "true"}, {"browser": False}, False),
-        ({"C4_ENABLED": False, "C4_BROWSER": True}, None, False),
-        ({"C4_BROWSER": "maybe"}, None, False),  # invalid: the middlewares report it
-    ],
-)
-def test_browser_wanted(settings, spider_config, wanted):
-    spider = type("Spider", (), {"c4_config": spider_config})()
-    assert browser_wanted(Settings(settings), spider) is wanted
-
-
-def test_configure_browser_keeps_the_users_settings(tmp_path, monkeypatch):
-    chromium = _executable(tmp_path / "bin" / "chromium")
-    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    settings = Settings()
-    settings.set(
-        "PLAYWRIGHT_LAUNCH_OPTIONS", {"args": ["--lang=de"], "slow_mo": 5}, priority="project"
-    )
-    settings.set("C4_BROWSER_BLOCK_RESOURCES", "image,font", priority="project")
-    settings["DOWNLOAD_HANDLERS"].set("https", "my.own.Handler", priority="project")
-    configure_browser(settings)
-    options = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
-    assert options["executable_path"] == chromium
-    assert options["slow_mo"] == 5
-    assert options["headless"] is True
-    assert "--lang=de" in options["args"]
-    assert "--disable-gpu" in options["args"]
-    assert settings["DOWNLOAD_HANDLERS"]["http"] == HANDLER
-    assert settings["DOWNLOAD_HANDLERS"]["https"] == "my.own.Handler"
-    blocker = settings["PLAYWRIGHT_ABORT_REQUEST"]
-    assert isinstance(blocker, ResourceBlocker)
-    assert blocker.resource_types == {"image", "font"}
-
-
-def test_block_resources_rejects_unknown_types(tmp_path, monkeypatch):
-    _executable(tmp_path / "bin" / "chromium")
-    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    with pytest.raises(ConfigError, match=r"C4_BROWSER_BLOCK_RESOURCES.*'document'"):
-        configure_browser(Settings({"C4_BROWSER_BLOCK_RESOURCES": ["image", "document"]}))
-
-
-@pytest.mark.parametrize(
-    ("setting", "value"),
-    [
-        ("C4_BROWSER_CAPTURE_CONCURRENCY", "0"),
-        ("C4_BROWSER_CAPTURE_CONCURRENCY", "two"),
-        ("C4_BROWSER_SCREENSHOT_MAX_HEIGHT", "-1"),
-        ("C4_BROWSER_SCREENSHOT_MAX_HEIGHT", "tall"),
-    ],
-)
-def test_capture_limits_are_validated(tmp_path, monkeypatch, setting, value):
-    _executable(tmp_path / "bin" / "chromium")
-    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
-    with pytest.raises(ConfigError, match=f"setting {setting}: expected an integer"):
-        configure_browser(Settings({setting: value}))
-
-
-# --- the request: picklable meta ---------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("spec", "expected"),
-    [
-        ("css:#main .item", ("css", "#main .item")),
-        ("js:() => window.ready === true", ("js", "() => window.ready === true")),
-        ("() => document.images.length > 2", ("js", "() => document.images.length > 2")),
-        ("function () { return true; }", ("js", "function () { return true; }")),
-        ("  #late-link  ", ("css", "#late-link")),
-        ("div[data-loaded]", ("css", "div[data-loaded]")),
-    ],
-)
-def test_parse_wait_for(spec, expected):
-    assert parse_wait_for(spec) == expected
-
-
-def test_browser_request_meta_is_picklable_and_set_up_once():
-    config = CrawlerRunConfig(
-        browser=True,
-        wait_for="css:#ready",
-        wait_for_timeout=2000,
-        wait_for_images=True,
-        page_timeout=5000,
-        screenshot=True,
-        pdf=True,
-        capture_mhtml=True,
-        process_iframes=True,
-        remove_overlay_elements=True,
-        exclude_all_images=True,
-    )
-    users_method = PageMethod("wait_for_timeout", 10)
-    request = scrapy.Request(
-        "https://example.com/",
-        meta={
-            "playwright_page_methods": [users_method],
-            "playwright_page_init_callback": "my.project.init_page",
-        },
-    )
-    setup_browser_request(request, config)
-    setup_browser_request(request, config)  # a retry goes through the middleware again
-    meta = request.meta
-    assert meta["playwright"] is True
-    assert meta["playwright_page_goto_kwargs"] == {
-        "wait_until": "domcontentloaded",
-        "timeout": 5000,
-    }
-    first, ours = meta["playwright_page_methods"]
-    assert first is users_method
-    assert ours.method is run_page_steps
-    assert ours.args[0] == {
-        "wait_for": ["css", "#ready", 2000],
-        "wait_for_images": 5000,
-        "process_iframes": True,
-        "remove_overlay_elements": True,
-        "pdf": True,
-        "capture_mhtml": True,
-        "screenshot": True,
-        "timeout": 5000,
-    }
-    assert meta["playwright_page_init_callback"] == "c4scrapy.browser.block_images"
-    assert meta["_c4_user_page_init_callback"] == "my.project.init_page"
-    assert meta["dont_cache"] is True
-    copy = request_from_dict(pickle.loads(pickle.dumps(request.to_dict())))
-    assert copy.meta["playwright_page_methods"][1].method is run_page_steps
-
-    side_download = scrapy.Request("https://example.com/robots.txt", callback=NO_CALLBACK)
-    setup_browser_request(side_download, config)
-    assert "playwright" not in side_download.meta
-
-
 # --- crawls with the real Chromium --------------------------------------------------------
 
 
@@ -259,7 +66,6 @@ def _html(body: str, pause: float = 0.0):
 
 @pytest.fixture(scope="module")
 def browser_site():
-    require_tool("chromium", "/usr/bin/chromium")
     with LocalServer(SITE) as server:
         server.routes["/slow-image.png"] = _png(PNG_RED, pause=0.6)
         for n in (1, 2, 3):
@@ -272,6 +78,7 @@ def browser_site():
 
 @pytest.mark.browser
 def test_browser_features_in_one_crawl(browser_site, tmp_path):
+    require_tool("chromium", "/usr/bin/chromium")
     base = browser_site.url
     plan = [
         (base + "js-links.html", {"browser": True, "wait_for": "css:#late-link"}),
@@ -327,6 +134,8 @@ def test_browser_features_in_one_crawl(browser_site, tmp_path):
         base + "img/red.png",
         base + "slow-image.png",
     ]
+    assert late["c4"]["browser"]["capture_seconds"] > 0  # the screenshot and the PDF
+    assert late["c4"]["browser"]["capture_wait_seconds"] >= 0
     png = base64.b64decode(late["screenshot"])
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert struct.unpack(">II", png[16:24]) == (1280, 1800)  # full page, not the viewport
@@ -383,6 +192,47 @@ def test_browser_features_in_one_crawl(browser_site, tmp_path):
     assert stats["playwright/context_count"] == 1
     assert stats["playwright/browser_count"] == 1
     assert stats.get("scheduler/unserializable", 0) == 0
+
+
+@pytest.mark.browser
+def test_capture_limits_belong_to_each_browser():
+    """Two browsers in one process keep their own limits (and semaphores, on each loop);
+    a browser c4scrapy's handler did not start gets the settings' defaults."""
+    chromium = require_tool("chromium", "/usr/bin/chromium")
+    from playwright.async_api import async_playwright
+
+    tall = '<body style="margin: 0"><div style="height: 2000px">tall</div></body>'
+    steps = {"screenshot": True, "timeout": 10_000}
+
+    async def shoot() -> tuple[CaptureLimits, CaptureLimits, list[dict[str, Any]]]:
+        async with async_playwright() as playwright:
+            ours, other = [
+                await playwright.chromium.launch(executable_path=chromium) for _ in range(2)
+            ]
+            pages = [await browser.new_page() for browser in (ours, ours, other)]
+            for page in pages:
+                await page.set_content(tall)
+            limits = CaptureLimits(concurrency=1, screenshot_max_height=300)
+            use_capture_limits(pages[0], limits)
+            use_capture_limits(pages[1], CaptureLimits(4, 100))  # the first set wins
+            reports = await asyncio.gather(*(run_page_steps(page, steps) for page in pages))
+            assert capture_limits(pages[1]) is limits
+            default = capture_limits(pages[2])
+            await ours.close()
+            await other.close()
+            return limits, default, reports
+
+    for _ in range(2):  # a second event loop: nothing is bound to the first
+        # in a thread of its own: the test process already runs Twisted's asyncio loop
+        with ThreadPoolExecutor(1) as thread:
+            limits, default, reports = thread.submit(asyncio.run, shoot()).result()
+        assert default is not limits
+        assert default == CaptureLimits.from_settings(C4Settings())
+        heights = [struct.unpack(">II", report["screenshot"][16:24])[1] for report in reports]
+        assert heights == [300, 300, 2000]
+        assert [report.get("screenshot_clipped") for report in reports] == [2000, 2000, None]
+        assert all(report["capture_wait_seconds"] >= 0 for report in reports)
+        assert all(report["capture_seconds"] > 0 for report in reports)
 
 
 def _kill_browser_of(marker: str) -> int:
@@ -516,3 +366,23 @@ def test_missing_chromium_stops_the_crawl_at_start_up(tmp_path):
     assert "C4_BROWSER_EXECUTABLE is" in run.log
     assert "which is not an executable file" in run.log
     assert run.items == []
+
+
+def test_every_chromium_test_is_marked_browser():
+    """A test that asks for Chromium (``require_tool("chromium", ...)``) carries the marker."""
+    unmarked = []
+    for path in sorted(Path(__file__).resolve().parents[1].rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
+                continue
+            asks = any(
+                isinstance(call, ast.Call)
+                and getattr(call.func, "id", None) == "require_tool"
+                and call.args
+                and getattr(call.args[0], "value", None) == "chromium"
+                for call in ast.walk(node)
+            )
+            marked = any("mark.browser" in ast.unparse(d) for d in node.decorator_list)
+            if asks and not marked:
+                unmarked.append(f"{path.name}::{node.name}")
+    assert unmarked == []

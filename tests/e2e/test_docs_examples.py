@@ -576,6 +576,7 @@ def test_combining_selection_methods(examples, capsys) -> None:
 # --- the browser example -------------------------------------------------------------------------
 
 
+@pytest.mark.browser
 def test_capturing_page_as_mhtml(site, tmp_path, monkeypatch, capsys) -> None:  # Link & Media 4.3
     require_tool("chromium", "/usr/bin/chromium")
     monkeypatch.chdir(tmp_path)  # the example writes example.mhtml in the current directory

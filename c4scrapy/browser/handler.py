@@ -1,0 +1,95 @@
+"""The browser download handler: scrapy-playwright's, with a deadline and fast failure."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from playwright.async_api import Error as PlaywrightError
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+from c4scrapy.browser.page import CaptureLimits, use_capture_limits
+from c4scrapy.settings import C4Settings
+
+try:
+    from scrapy.exceptions import DownloadFailedError, DownloadTimeoutError
+except ImportError:  # Scrapy < 2.19: the twisted errors RETRY_EXCEPTIONS names there
+    from twisted.internet.error import (  # type: ignore[assignment]
+        ConnectionLost as DownloadFailedError,
+    )
+    from twisted.internet.error import (  # type: ignore[assignment]
+        TimeoutError as DownloadTimeoutError,
+    )
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+#: The scrapy-playwright methods this class overrides (private: pinned by a test).
+OVERRIDDEN = ("_create_page", "_download_request", "_browser_disconnected_callback")
+
+
+class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
+    """scrapy-playwright's download handler with two guarantees it lacks.
+
+    A browser download ends by the request's ``download_timeout`` (Scrapy's
+    ``DOWNLOAD_TIMEOUT``), as an HTTP download does; and the pages that a dying browser
+    takes down fail at once, instead of waiting forever on a Playwright call the dead
+    browser never answers. Both raise errors RetryMiddleware retries; the page a stopped
+    download had opened is closed. It also bounds the captures of its browser
+    (``CaptureLimits``, from this crawl's settings).
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._download_timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
+        self._browser_gone: asyncio.Future[None] | None = None
+        self._pages: dict[int, Page] = {}
+        self._capture_limits = CaptureLimits.from_settings(
+            C4Settings.from_settings(crawler.settings)
+        )
+
+    def _current_browser_gone(self) -> asyncio.Future[None]:
+        if self._browser_gone is None or self._browser_gone.done():
+            self._browser_gone = asyncio.get_running_loop().create_future()
+        return self._browser_gone
+
+    async def _browser_disconnected_callback(self) -> None:
+        if self._browser_gone is not None and not self._browser_gone.done():
+            self._browser_gone.set_result(None)
+        await super()._browser_disconnected_callback()
+
+    async def _create_page(self, request: Request, spider: Any) -> Page:
+        page = await super()._create_page(request=request, spider=spider)
+        self._pages[id(request)] = page
+        use_capture_limits(page, self._capture_limits)
+        return page
+
+    async def _download_request(self, request: Request, spider: Any = None) -> Response:
+        timeout = float(request.meta.get("download_timeout") or self._download_timeout)
+        gone = self._current_browser_gone()
+        work = asyncio.ensure_future(super()._download_request(request, spider))
+        try:
+            await asyncio.wait({work, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if work.done():
+                return work.result()
+        finally:
+            if not work.done():
+                work.cancel()
+            page = self._pages.pop(id(request), None)
+        if page is not None and not page.is_closed():
+            await self._close_abandoned(page)
+        if gone.done():
+            raise DownloadFailedError("the browser closed or crashed while loading the page")
+        raise DownloadTimeoutError(
+            f"no page from the browser within {timeout:g} s (download_timeout)"
+        )
+
+    async def _close_abandoned(self, page: Page) -> None:
+        try:
+            await asyncio.wait_for(page.close(), timeout=5)
+        except (PlaywrightError, asyncio.TimeoutError):
+            return
+        self.stats.inc_value("playwright/page_count/closed")

@@ -1,0 +1,3 @@
+() => Array.from(document.images)
+    .filter(img => img.loading !== 'lazy' && (img.currentSrc || img.src) && !img.complete)
+    .length

@@ -1,0 +1,225 @@
+"""Browser set-up without a browser: finding Chromium, installing the handler, request meta,
+and the scrapy-playwright internals the handler builds on."""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+import scrapy
+from scrapy.http.request import NO_CALLBACK
+from scrapy.settings import Settings
+from scrapy.utils.misc import load_object
+from scrapy.utils.request import request_from_dict
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+from scrapy_playwright.page import PageMethod
+
+from c4scrapy.browser.page import run_page_steps, setup_browser_request
+from c4scrapy.browser.setup import (
+    HANDLER,
+    BrowserUnavailable,
+    ResourceBlocker,
+    browser_wanted,
+    configure_browser,
+    find_chromium,
+)
+from c4scrapy.core.config import ConfigError, CrawlerRunConfig
+
+# --- start-up: finding Chromium, installing the handler ---------------------------------
+
+
+def _executable(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("settings", "on_path", "expected"),
+    [
+        ({"C4_BROWSER_EXECUTABLE": "custom/chrome", "launch": "other/chrome"}, True, "custom"),
+        ({"launch": "other/chrome"}, True, "other"),
+        ({}, True, "path"),
+        ({}, False, "error: no Chromium found; tried: C4_BROWSER_EXECUTABLE"),
+        ({"C4_BROWSER_EXECUTABLE": "/nowhere/chrome"}, True, "error: '/nowhere/chrome'"),
+    ],
+)
+def test_find_chromium_order(tmp_path, monkeypatch, settings, on_path, expected):
+    custom = _executable(tmp_path / "custom" / "chrome")
+    other = _executable(tmp_path / "other" / "chrome")
+    on_path_dir = tmp_path / "bin"
+    _executable(on_path_dir / "chromium")
+    monkeypatch.setenv("PATH", str(on_path_dir) if on_path else str(tmp_path / "empty"))
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "no-downloads"))
+    values: dict[str, Any] = {}
+    if "C4_BROWSER_EXECUTABLE" in settings:
+        value = settings["C4_BROWSER_EXECUTABLE"]
+        values["C4_BROWSER_EXECUTABLE"] = custom if value == "custom/chrome" else value
+    if "launch" in settings:
+        values["PLAYWRIGHT_LAUNCH_OPTIONS"] = {"executable_path": other}
+    if expected.startswith("error"):
+        with pytest.raises(BrowserUnavailable) as raised:
+            find_chromium(Settings(values))
+        for part in expected.removeprefix("error: ").split("; "):
+            assert part in str(raised.value)
+        return
+    found = find_chromium(Settings(values))
+    assert (
+        found
+        == {"custom": custom, "other": other, "path": str(on_path_dir / "chromium")}[expected]
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "spider_config", "wanted"),
+    [
+        ({}, None, False),
+        ({"C4_BROWSER": "true"}, None, True),
+        ({"C4_BROWSER_ENABLED": "true"}, None, True),
+        ({}, {"browser": "true"}, True),
+        ({"C4_BROWSER": "true"}, {"browser": False}, False),
+        ({"C4_ENABLED": False, "C4_BROWSER": True}, None, False),
+        ({"C4_BROWSER": "maybe"}, None, False),  # invalid: the middlewares report it
+    ],
+)
+def test_browser_wanted(settings, spider_config, wanted):
+    spider = type("Spider", (), {"c4_config": spider_config})()
+    assert browser_wanted(Settings(settings), spider) is wanted
+
+
+def test_configure_browser_keeps_the_users_settings(tmp_path, monkeypatch):
+    chromium = _executable(tmp_path / "bin" / "chromium")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    settings = Settings()
+    settings.set(
+        "PLAYWRIGHT_LAUNCH_OPTIONS", {"args": ["--lang=de"], "slow_mo": 5}, priority="project"
+    )
+    settings.set("C4_BROWSER_BLOCK_RESOURCES", "image,font", priority="project")
+    settings["DOWNLOAD_HANDLERS"].set("https", "my.own.Handler", priority="project")
+    configure_browser(settings)
+    options = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
+    assert options["executable_path"] == chromium
+    assert options["slow_mo"] == 5
+    assert options["headless"] is True
+    assert "--lang=de" in options["args"]
+    assert "--disable-gpu" in options["args"]
+    assert settings["DOWNLOAD_HANDLERS"]["http"] == HANDLER
+    assert settings["DOWNLOAD_HANDLERS"]["https"] == "my.own.Handler"
+    blocker = settings["PLAYWRIGHT_ABORT_REQUEST"]
+    assert isinstance(blocker, ResourceBlocker)
+    assert blocker.resource_types == {"image", "font"}
+
+
+def test_block_resources_rejects_unknown_types(tmp_path, monkeypatch):
+    _executable(tmp_path / "bin" / "chromium")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    with pytest.raises(ConfigError, match=r"C4_BROWSER_BLOCK_RESOURCES.*'document'"):
+        configure_browser(Settings({"C4_BROWSER_BLOCK_RESOURCES": ["image", "document"]}))
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("C4_BROWSER_CAPTURE_CONCURRENCY", "0"),
+        ("C4_BROWSER_CAPTURE_CONCURRENCY", "two"),
+        ("C4_BROWSER_SCREENSHOT_MAX_HEIGHT", "-1"),
+        ("C4_BROWSER_SCREENSHOT_MAX_HEIGHT", "tall"),
+    ],
+)
+def test_capture_limits_are_validated(tmp_path, monkeypatch, setting, value):
+    _executable(tmp_path / "bin" / "chromium")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    with pytest.raises(ConfigError, match=f"setting {setting}: expected an integer"):
+        configure_browser(Settings({setting: value}))
+
+
+# --- the request: picklable meta ---------------------------------------------------------
+
+
+def test_browser_request_meta_is_picklable_and_set_up_once():
+    config = CrawlerRunConfig(
+        browser=True,
+        wait_for="css:#ready",
+        wait_for_timeout=2000,
+        wait_for_images=True,
+        page_timeout=5000,
+        screenshot=True,
+        pdf=True,
+        capture_mhtml=True,
+        process_iframes=True,
+        remove_overlay_elements=True,
+        exclude_all_images=True,
+    )
+    users_method = PageMethod("wait_for_timeout", 10)
+    request = scrapy.Request(
+        "https://example.com/",
+        meta={
+            "playwright_page_methods": [users_method],
+            "playwright_page_init_callback": "my.project.init_page",
+        },
+    )
+    setup_browser_request(request, config)
+    setup_browser_request(request, config)  # a retry goes through the middleware again
+    meta = request.meta
+    assert meta["playwright"] is True
+    assert meta["playwright_page_goto_kwargs"] == {
+        "wait_until": "domcontentloaded",
+        "timeout": 5000,
+    }
+    first, ours = meta["playwright_page_methods"]
+    assert first is users_method
+    assert ours.method is run_page_steps
+    assert ours.args[0] == {
+        "wait_for": ["css", "#ready", 2000],
+        "wait_for_images": 5000,
+        "process_iframes": True,
+        "remove_overlay_elements": True,
+        "pdf": True,
+        "capture_mhtml": True,
+        "screenshot": True,
+        "timeout": 5000,
+    }
+    assert meta["playwright_page_init_callback"] == "c4scrapy.browser.page.block_images"
+    assert meta["_c4_user_page_init_callback"] == "my.project.init_page"
+    assert meta["dont_cache"] is True
+    copy = request_from_dict(pickle.loads(pickle.dumps(request.to_dict())))
+    assert copy.meta["playwright_page_methods"][1].method is run_page_steps
+
+    side_download = scrapy.Request("https://example.com/robots.txt", callback=NO_CALLBACK)
+    setup_browser_request(side_download, config)
+    assert "playwright" not in side_download.meta
+
+
+# --- the handler: scrapy-playwright's private methods it overrides ------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters"),
+    [
+        ("_create_page", ["self", "request", "spider"]),
+        ("_download_request", ["self", "request", "spider"]),
+        ("_browser_disconnected_callback", ["self"]),
+    ],
+)
+def test_overridden_scrapy_playwright_methods_exist(name, parameters):
+    """A scrapy-playwright release that renames or reshapes these breaks the handler."""
+    from c4scrapy.browser.handler import OVERRIDDEN, BrowserDownloadHandler
+
+    assert name in OVERRIDDEN
+    assert name in BrowserDownloadHandler.__dict__
+    theirs = getattr(ScrapyPlaywrightDownloadHandler, name)
+    assert inspect.iscoroutinefunction(theirs)
+    assert list(inspect.signature(theirs).parameters) == parameters
+
+
+def test_the_handler_path_names_the_handler():
+    from c4scrapy.browser.handler import OVERRIDDEN, BrowserDownloadHandler
+
+    assert load_object(HANDLER) is BrowserDownloadHandler
+    assert issubclass(BrowserDownloadHandler, ScrapyPlaywrightDownloadHandler)
+    assert set(OVERRIDDEN) <= set(BrowserDownloadHandler.__dict__)

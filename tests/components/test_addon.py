@@ -75,7 +75,7 @@ def test_every_component_builds_from_a_crawler(path):
 
 def test_a_missing_browser_stops_the_crawl_at_start_up(tmp_path):
     missing = tmp_path / "no-such-chromium"
-    with pytest.raises(RuntimeError, match="C4_BROWSER_EXECUTABLE is .*not an executable file"):
+    with pytest.raises(RuntimeError, match=r"C4_BROWSER_EXECUTABLE is .*not an executable file"):
         _settings(C4_BROWSER_ENABLED=True, C4_BROWSER_EXECUTABLE=str(missing))
 
 

@@ -104,7 +104,10 @@ def test_config_for_lays_meta_over_spider_over_settings(meta, expected):
 @pytest.mark.parametrize(
     ("c4", "message"),
     [
-        ({"css_selectr": "p"}, "request.meta[\"c4\"]: unknown CrawlerRunConfig field 'css_selectr'"),
+        (
+            {"css_selectr": "p"},
+            "request.meta[\"c4\"]: unknown CrawlerRunConfig field 'css_selectr'",
+        ),
         ("{nope", 'request.meta["c4"]: invalid JSON'),
         ({"word_count_threshold": "many"}, "word_count_threshold: expected an integer"),
         (42, 'request.meta["c4"]: expected a CrawlerRunConfig or a dict, got int'),

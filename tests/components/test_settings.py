@@ -128,7 +128,10 @@ def test_bad_score_weights(value, message):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"C4_WORD_COUNT_THRESHOLD": "ten"}, "setting C4_WORD_COUNT_THRESHOLD: expected an integer"),
+        (
+            {"C4_WORD_COUNT_THRESHOLD": "ten"},
+            "setting C4_WORD_COUNT_THRESHOLD: expected an integer",
+        ),
         (
             {"C4_EXCLUDE_EXTERNAL_LINK": True},
             "unknown setting 'C4_EXCLUDE_EXTERNAL_LINK' (did you mean 'C4_EXCLUDE_EXTERNAL_LINKS'?)",

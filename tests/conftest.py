@@ -4,6 +4,9 @@
 - ``tests/components``: c4scrapy's Scrapy components built with ``get_crawler`` and
   in-process crawls against local servers;
 - ``tests/e2e``: real ``scrapy crawl`` processes, Chromium, Scrapyd, Redis (marker ``e2e``).
+
+A test that uses the ``chromium`` fixture (directly or through another fixture) is also
+marked ``browser``: ``-m "not browser"`` leaves out every test that launches Chromium.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests._support.servers import LocalServer
+from tests._support.tools import require_tool
 
 HERE = Path(__file__).resolve().parent
 DEMO_SITE = HERE.parent / "examples" / "demo_site"
@@ -23,6 +27,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         level = Path(str(item.fspath)).relative_to(HERE).parts[0]
         if level in ("core", "components", "e2e"):
             item.add_marker(getattr(pytest.mark, level))
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The system Chromium's path (skipped locally without it, a failure in CI)."""
+    return require_tool("chromium", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")

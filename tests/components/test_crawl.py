@@ -9,9 +9,9 @@ import pytest
 import scrapy
 from scrapy.utils.defer import deferred_f_from_coro_f
 
-from c4scrapy import CrawlerRunConfig, PageItem
+from c4scrapy import ConfigError, CrawlerRunConfig, PageItem
 from spiders.site import SiteSpider
-from tests._support.crawling import crawl
+from tests._support.crawling import crawl, crawler_for
 
 
 def _closed_port() -> int:
@@ -216,3 +216,15 @@ async def test_unparsable_base_href_still_gives_one_item_per_url(
     assert len(pages) == 3
     assert pages[site_server.url + "ok.html"].success is True
     assert pages[site_server.url + "bad.html"].url == site_server.url + "bad.html"
+
+
+@deferred_f_from_coro_f
+async def test_a_bad_spider_argument_stops_the_crawl_at_start_up(demo_server):
+    crawler, run = crawler_for(SiteSpider)
+    with pytest.raises(ConfigError) as info:
+        await crawler.crawl_async(url=demo_server.url, exclude_socal_media_links="1")
+    assert str(info.value) == (
+        "unknown spider argument -a exclude_socal_media_links "
+        "(did you mean 'exclude_social_media_links'?)"
+    )
+    assert run.items == []

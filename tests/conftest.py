@@ -22,13 +22,24 @@ HERE = Path(__file__).resolve().parent
 DEMO_SITE = HERE.parent / "examples" / "demo_site"
 
 
+#: Files run longest first (e2e files with a slow test, other e2e, components, core), so
+#: that with ``-n 2 --dist loadfile`` the long crawls overlap the rest instead of ending it.
+LEVELS = ("e2e", "components", "core")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank: dict[Path, tuple[int, int]] = {}
     for item in items:
-        level = Path(str(item.fspath)).relative_to(HERE).parts[0]
-        if level in ("core", "components", "e2e"):
+        path = Path(str(item.fspath))
+        level = path.relative_to(HERE).parts[0]
+        if level in LEVELS:
             item.add_marker(getattr(pytest.mark, level))
         if "chromium" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+        slow = item.get_closest_marker("slow") is not None
+        order = (LEVELS.index(level) + 1 if level in LEVELS else len(LEVELS) + 1, 0)
+        rank[path] = min(rank.get(path, order), (0, 0) if slow else order)
+    items.sort(key=lambda item: rank[Path(str(item.fspath))])  # stable: files stay whole
 
 
 @pytest.fixture(scope="session")

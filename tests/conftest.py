@@ -28,7 +28,7 @@ LEVELS = ("e2e", "components", "core")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank: dict[Path, tuple[int, int]] = {}
+    rank: dict[Path, int] = {}
     for item in items:
         path = Path(str(item.fspath))
         level = path.relative_to(HERE).parts[0]
@@ -37,8 +37,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "chromium" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
         slow = item.get_closest_marker("slow") is not None
-        order = (LEVELS.index(level) + 1 if level in LEVELS else len(LEVELS) + 1, 0)
-        rank[path] = min(rank.get(path, order), (0, 0) if slow else order)
+        order = LEVELS.index(level) + 1 if level in LEVELS else len(LEVELS) + 1
+        rank[path] = min(rank.get(path, order), 0 if slow else order)
     items.sort(key=lambda item: rank[Path(str(item.fspath))])  # stable: files stay whole
 
 

@@ -6,7 +6,7 @@ DEMO_PORT ?= 8765
 DEMO_QUERY ?= asyncio event loop
 APT_PACKAGES = chromium redis-server python3.11-doc
 
-.PHONY: demo test setup system-deps lint bench compare docs
+.PHONY: demo test test-fast coverage setup system-deps lint bench compare docs
 
 $(BIN)/scrapy: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,9 +33,18 @@ test: system-deps setup
 docs: setup      # the Sphinx site in docs/_build/html; warnings are errors, as in make test
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 
-lint: setup
+test-fast: setup   # the inner loop: the pure core and the components in-process (no subprocess)
+	$(BIN)/python -m pytest -q tests/core tests/components; status=$$?; \
+	if [ $$status = 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
+
+coverage: system-deps setup   # line coverage of c4scrapy/ over the whole suite (in-process code)
+	CI=true $(BIN)/python -m pytest -q tests --cov=c4scrapy --cov-report=term
+
+lint: setup   # ruff, the import contracts (pyproject.toml [tool.importlinter]) and mypy
 	$(BIN)/ruff check c4scrapy spiders tests bench
 	$(BIN)/ruff format --check c4scrapy spiders tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 compare: setup   # side by side with Crawl4AI 0.9.5 on ../shared/corpus (needs its venv: C4AI_PYTHON)
 	$(BIN)/python bench/compare_crawl4ai.py

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from scrapy.utils.misc import load_object
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -49,11 +51,29 @@ class Addon:
             ("ITEM_PIPELINES", ITEM_PIPELINES),
             ("EXTENSIONS", EXTENSIONS),
         ):
-            current = settings[name]
             for path, order in components.items():
-                if path not in current:
-                    current[path] = order
+                _setdefault(settings, name, path, order)
         from c4scrapy.browser.setup import browser_wanted, configure_browser
 
         if browser_wanted(settings, getattr(self.crawler, "spider", None)):
             configure_browser(settings)
+
+
+def _setdefault(settings: BaseSettings, name: str, path: str, order: int) -> None:
+    """Add ``path`` to the component dict ``name`` unless the user already lists its class
+    (as this path, another import path, or the class itself), whatever the order they gave."""
+    current = settings[name]
+    if path in current:
+        return
+    cls = load_object(path)
+    for key in current:
+        if key is cls or (isinstance(key, str) and _load(key) is cls):
+            return
+    current[path] = order
+
+
+def _load(path: str) -> Any:
+    try:
+        return load_object(path)
+    except (ImportError, NameError, ValueError):
+        return None  # a broken user entry: Scrapy reports it when it builds the component

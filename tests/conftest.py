@@ -4,6 +4,9 @@
 - ``tests/components``: c4scrapy's Scrapy components built with ``get_crawler`` and
   in-process crawls against local servers;
 - ``tests/e2e``: real ``scrapy crawl`` processes, Chromium, Scrapyd, Redis (marker ``e2e``).
+
+A test that uses the ``chromium`` fixture (directly or through another fixture) is also
+marked ``browser``: ``-m "not browser"`` leaves out every test that launches Chromium.
 """
 
 from __future__ import annotations
@@ -13,16 +16,36 @@ from pathlib import Path
 import pytest
 
 from tests._support.servers import LocalServer
+from tests._support.tools import require_tool
 
 HERE = Path(__file__).resolve().parent
 DEMO_SITE = HERE.parent / "examples" / "demo_site"
 
 
+#: Files run longest first (e2e files with a slow test, other e2e, components, core), so
+#: that with ``-n 2 --dist loadfile`` the long crawls overlap the rest instead of ending it.
+LEVELS = ("e2e", "components", "core")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank: dict[Path, int] = {}
     for item in items:
-        level = Path(str(item.fspath)).relative_to(HERE).parts[0]
-        if level in ("core", "components", "e2e"):
+        path = Path(str(item.fspath))
+        level = path.relative_to(HERE).parts[0]
+        if level in LEVELS:
             item.add_marker(getattr(pytest.mark, level))
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+        slow = item.get_closest_marker("slow") is not None
+        order = LEVELS.index(level) + 1 if level in LEVELS else len(LEVELS) + 1
+        rank[path] = min(rank.get(path, order), 0 if slow else order)
+    items.sort(key=lambda item: rank[Path(str(item.fspath))])  # stable: files stay whole
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The system Chromium's path (skipped locally without it, a failure in CI)."""
+    return require_tool("chromium", "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="session")

@@ -248,6 +248,7 @@ class PreviewBodyMiddleware:
     Other responses pass untouched."""
 
     def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
         self.runtime = C4Runtime.enabled_for(crawler)
         self.max_bytes = self.runtime.settings.preview_max_bytes
 

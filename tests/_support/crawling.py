@@ -1,4 +1,5 @@
-"""Run a real ``scrapy crawl`` in a subprocess, as users do, and read its items and stats."""
+"""Crawls for the tests: in-process (``crawl``, for component tests) or a real ``scrapy crawl``
+subprocess as users run it (``run_crawl``, for end-to-end tests)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.crawler import CrawlerRunner
+from scrapy.utils.test import get_reactor_settings
+
+from c4scrapy import PageItem
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,3 +75,63 @@ def run_crawl(
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     log = (log_file.read_text() if log_file.exists() else "") + proc.stderr
     return CrawlRun(items, stats, log, proc.returncode, proc.stdout)
+
+
+#: What an in-process crawl starts from: the add-on, no robots.txt, no telnet, no retries.
+IN_PROCESS_SETTINGS: dict[str, Any] = {
+    "ADDONS": {"c4scrapy.Addon": 100},
+    "ROBOTSTXT_OBEY": False,
+    "RETRY_ENABLED": False,
+    "TELNETCONSOLE_ENABLED": False,
+    "C4_PROGRESS": False,
+}
+
+
+@dataclasses.dataclass
+class InProcessRun:
+    """A finished in-process crawl: its items (as objects) and stats."""
+
+    crawler: Crawler
+    items: list[Any] = dataclasses.field(default_factory=list)
+
+    def _collect(self, item: Any) -> None:
+        self.items.append(item)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        assert self.crawler.stats is not None
+        return self.crawler.stats.get_stats()
+
+    @property
+    def pages(self) -> list[PageItem]:
+        return [item for item in self.items if isinstance(item, PageItem)]
+
+    def by_url(self) -> dict[str, PageItem]:
+        """The PageItems by URL (a URL with two PageItems fails the calling test)."""
+        pages = {page.url: page for page in self.pages}
+        assert len(pages) == len(self.pages), [page.url for page in self.pages]
+        return pages
+
+
+def crawler_for(
+    spidercls: type[Spider], settings: dict[str, Any] | None = None
+) -> tuple[Crawler, InProcessRun]:
+    """A crawler with c4scrapy's add-on (``settings`` over it) and its item collector.
+
+    Unlike ``get_crawler`` it leaves the add-ons to ``crawl_async``, which applies them after
+    building the spider, as ``scrapy crawl`` does.
+    """
+    runner = CrawlerRunner({**get_reactor_settings(), **IN_PROCESS_SETTINGS, **(settings or {})})
+    crawler = runner.create_crawler(spidercls)
+    run = InProcessRun(crawler)
+    crawler.signals.connect(run._collect, signal=signals.item_scraped)
+    return crawler, run
+
+
+async def crawl(
+    spidercls: type[Spider], settings: dict[str, Any] | None = None, **spider_args: Any
+) -> InProcessRun:
+    """Run ``spidercls`` in this process (the test's reactor) to the end."""
+    crawler, run = crawler_for(spidercls, settings)
+    await crawler.crawl_async(**spider_args)
+    return run

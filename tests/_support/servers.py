@@ -79,7 +79,10 @@ class LocalServer(ThreadingHTTPServer):
             return Handler(*args, directory=str(root), **kwargs)
 
         super().__init__((host, 0), factory)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for one, at the end of every test.
+        self.thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:

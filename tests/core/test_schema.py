@@ -1,4 +1,5 @@
-"""JSON CSS / XPath schema extraction: field types, scope, validation, and the CLI crawl."""
+"""JSON CSS / XPath schema extraction: field types, scope, validation (the pipeline and crawls:
+tests/components/test_pipelines.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from c4scrapy.core.layers import config_from_settings, resolve
 from c4scrapy.core.page import parse_html
 from c4scrapy.core.schema import element_text, load_schema_strategy
 from c4scrapy.settings import C4Settings
-from tests._support.crawling import run_crawl
 
 PAGE = """<html><head><title>Shop</title></head><body>
 <header><div class="product" data-sku="H0"><h2>Header promo</h2></div></header>
@@ -365,100 +365,3 @@ def test_strategies_pickle_and_config_accepts_schemas(tmp_path) -> None:
         )
     with pytest.raises(ConfigError, match="extraction_strategy: expected JsonCssExtraction"):
         CrawlerRunConfig(extraction_strategy=42)
-
-
-def test_crawl_with_schema_argument(site_server, tmp_path) -> None:
-    """``scrapy crawl site -a schema=FILE -a css_selector=...``: records per page, stats."""
-    site = tmp_path / "site"
-    (site / "index.html").write_text(PAGE.replace("</main>", '<a href="/b.html">b</a></main>'))
-    (site / "b.html").write_text("<html><body><main id='catalog'><p>none</p></main></body></html>")
-    schema = tmp_path / "products.json"
-    schema.write_text(
-        json.dumps(
-            {
-                "name": "Products",
-                "baseSelector": "div.product",
-                "baseFields": [{"name": "sku", "type": "attribute", "attribute": "data-sku"}],
-                "fields": [
-                    {"name": "title", "selector": "h2", "type": "text"},
-                    {
-                        "name": "price",
-                        "selector": ".price",
-                        "type": "regex",
-                        "pattern": r"\$([0-9.]+)",
-                    },
-                ],
-            }
-        )
-    )
-    run = run_crawl(
-        tmp_path, args={"url": site_server.url, "schema": str(schema), "css_selector": "main"}
-    )
-    pages = run.by_url()
-    home = pages[site_server.url]
-    assert json.loads(home["extracted_content"]) == [
-        {"sku": "A1", "title": "Widget Pro", "price": "19.99"},
-        {"sku": "B2", "title": "Gadget"},
-    ]  # the header's product is outside css_selector; the empty product gives no record
-    assert home["c4"]["schema"]["matched"] == 3
-    assert json.loads(pages[site_server.url + "b.html"]["extracted_content"]) == []
-    assert run.stats["c4/schema/Products/pages"] == 2
-    assert run.stats["c4/schema/Products/items"] == 2
-    assert run.stats["c4/schema/Products/empty_pages"] == 1
-
-
-def test_bad_schema_stops_the_crawl_at_start_up(site_server, tmp_path) -> None:
-    schema = tmp_path / "bad.json"
-    schema.write_text(
-        json.dumps(
-            {
-                "baseSelector": "div",
-                "fields": [{"name": "price", "selector": "span..price", "type": "text"}],
-            }
-        )
-    )
-    run = run_crawl(tmp_path, args={"url": site_server.url, "schema": str(schema)})
-    assert run.items == []
-    assert "fields[0] ('price'): selector: invalid CSS selector 'span..price'" in run.log
-
-
-def test_pipeline_counts_and_warns_once_when_the_base_selector_keeps_missing(caplog) -> None:
-    from scrapy.utils.test import get_crawler
-
-    from c4scrapy import extract_page
-    from c4scrapy.pipelines import EMPTY_PAGES_WARNING, SchemaExtractionPipeline
-
-    crawler = get_crawler(settings_dict={})
-    crawler.stats.open_spider()
-    pipeline = SchemaExtractionPipeline.from_crawler(crawler)
-    config = CrawlerRunConfig(
-        extraction_strategy=JsonCssExtractionStrategy(
-            {
-                "name": "Cards",
-                "baseSelector": "div.card",
-                "fields": [
-                    {"name": "t", "selector": "h3", "type": "text"},
-                    {"name": "missing", "selector": ".nope", "type": "text"},
-                ],
-            }
-        ),
-    )
-    pages = ['<div class="card"><h3>x</h3></div>'] + ["<p>no cards</p>"] * (
-        EMPTY_PAGES_WARNING + 2
-    )
-    for i, html in enumerate(pages):
-        item = extract_page(html, f"https://a.example/{i}", config)
-        item.attach_source(parse_html(html, item.url), config, item.url)
-        pipeline.process_item(item)
-    assert json.loads(item.extracted_content) == []
-    stats = crawler.stats.get_stats()
-    assert stats["c4/schema/Cards/pages"] == len(pages)
-    assert stats["c4/schema/Cards/items"] == 1
-    assert stats["c4/schema/Cards/empty_fields"] == 1
-    assert stats["c4/schema/Cards/empty_pages"] == len(pages) - 1
-    warnings = [r for r in caplog.records if "matched nothing" in r.getMessage()]
-    assert len(warnings) == 1
-    failed = extract_page("<div class='card'>x</div>", "https://a.example/f", config)
-    failed.success = False
-    failed.attach_source(parse_html("<div class='card'>x</div>", failed.url), config, failed.url)
-    assert pipeline.process_item(failed).extracted_content is None

@@ -1,11 +1,11 @@
-"""The add-on dropped into an existing Scrapy project: one line in ADDONS."""
+"""The add-on dropped into an existing Scrapy project: one line in ADDONS (the README's
+second way in, as a real ``scrapy crawl``). Start-up checks, C4_EMIT_ITEMS and the add-on's
+settings are tested in-process in tests/components."""
 
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-
-import pytest
 
 from tests._support.crawling import run_crawl
 
@@ -117,43 +117,3 @@ def test_addon_in_an_existing_project(demo_server, tmp_path):
     assert run.stats["c4/requests/filtered/domain"] >= 1
     assert run.stats["c4/requests/filtered/social"] >= 1
     assert not any("ads.example.net" in i.get("url", "") for i in run.items)
-
-
-def test_emit_items_switch(demo_server, tmp_path):
-    project = make_project(tmp_path / "project", "C4_EMIT_ITEMS = False\n")
-    run = run_crawl(
-        tmp_path,
-        spider="shop",
-        args={"base": demo_server.url},
-        cwd=project,
-        settings={"RETRY_ENABLED": "false"},
-    )
-    assert run.items
-    assert all("kind" in item for item in run.items)
-    assert run.stats["c4/pages/extracted"] >= 2
-
-
-@pytest.mark.parametrize(
-    ("setting", "message"),
-    [
-        (
-            "C4_WORD_COUNT_THRESHOLD = 'ten'\n",
-            "setting C4_WORD_COUNT_THRESHOLD: expected an integer",
-        ),
-        ("C4_EXCLUDE_EXTERNAL_LINK = True\n", "unknown setting 'C4_EXCLUDE_EXTERNAL_LINK'"),
-    ],
-)
-def test_bad_setting_fails_at_start_up(demo_server, tmp_path, setting, message):
-    project = make_project(tmp_path / "project", setting)
-    run = run_crawl(tmp_path, spider="shop", args={"base": demo_server.url}, cwd=project)
-    assert run.items == []
-    assert message in run.log
-    assert run.returncode != 0
-
-
-def test_bad_spider_argument_fails_at_start_up(demo_server, tmp_path):
-    run = run_crawl(tmp_path, args={"url": demo_server.url, "exclude_socal_media_links": "1"})
-    assert run.items == []
-    assert "unknown spider argument -a exclude_socal_media_links" in run.log
-    assert "did you mean 'exclude_social_media_links'" in run.log
-    assert run.returncode != 0

@@ -1,6 +1,6 @@
 """Distributed crawl: several ``scrapy crawl site`` processes share one frontier in Redis.
 
-Three workers crawl the Python docs (a 200-page budget shared through Redis) with
+Three workers crawl the Python docs (a 100-page budget shared through Redis) with
 scrapy-redis' default ``SCHEDULER_PERSIST=False``; one stops early
 (``CLOSESPIDER_ITEMCOUNT``), which with scrapy-redis' own scheduler would wipe the
 others' queue and dupefilter. Every page is fetched once and yields one item, and the
@@ -21,7 +21,7 @@ from tests._support.crawling import CrawlRun, run_crawl
 from tests._support.services import DOCS_SITE, DocsSite, RedisServer
 from tests._support.tools import require_tool
 
-PAGES = 200
+PAGES = 100
 EARLY_STOP = 30
 
 

@@ -1,0 +1,1 @@
+"""Optional integrations outside the core mission (``c4scrapy.contrib.redis``)."""

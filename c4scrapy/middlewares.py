@@ -181,7 +181,7 @@ class C4SpiderMiddleware:
             response.url,
             config,
             status_code=response.status,
-            content_type=response.headers.get(b"Content-Type", b"").decode("latin-1"),
+            content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
             counts=counts,
         )
         self._finish(page, response, url, config)
@@ -203,7 +203,7 @@ class C4SpiderMiddleware:
     def _refusal(self, response: Response) -> tuple[str, str] | None:
         """Why ``response`` is not extracted (the item's error, a stat), or None."""
         if 300 <= response.status < 400:
-            location = response.headers.get(b"Location", b"").decode("latin-1")
+            location = (response.headers.get(b"Location") or b"").decode("latin-1")
             target = f" to {location!r}" if location else " without a Location"
             return (
                 f"HTTP {response.status}: redirect{target} not followed",
@@ -233,10 +233,12 @@ class C4SpiderMiddleware:
             k.decode("latin-1"): b", ".join(v).decode("latin-1")
             for k, v in response.headers.items()
         }
-        try:
-            doc = response.selector.root
-        except ValueError:
-            doc = None
+        doc = None
+        if isinstance(response, HtmlResponse):
+            try:
+                doc = response.selector.root
+            except ValueError:
+                pass
         page.attach_source(doc, config, response.url)
         if config.browser or "playwright" in response.flags:
             from c4scrapy.browser.captures import collect_captures

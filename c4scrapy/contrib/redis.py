@@ -99,6 +99,8 @@ class RedisScheduler(Scheduler):
     See the module docstring; settings are scrapy-redis' plus ``C4_REDIS_IDLE_TIMEOUT``.
     """
 
+    df: Any  # scrapy-redis' duplicate filter (set in open)
+
     crawler: Crawler
     spider: Spider
 

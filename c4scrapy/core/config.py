@@ -139,7 +139,7 @@ def _records_set_fields(cls: type[_C]) -> type[_C]:
         init(self, *args, **kwargs)
         object.__setattr__(self, "_set_fields", frozenset(names[: len(args)]) | kwargs.keys())
 
-    cls.__init__ = __init__  # type: ignore[method-assign]
+    cls.__init__ = __init__  # type: ignore[method-assign,assignment]
     return cls
 
 

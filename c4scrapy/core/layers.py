@@ -186,10 +186,10 @@ def spider_config(args: Mapping[str, Any]) -> dict[str, Any]:
         elif name in CONTENT_FILTERS:
             args["markdown_generator"] = name
         else:
-            names = [*CONTENT_FILTERS, "none"]
+            choices = [*CONTENT_FILTERS, "none"]
             raise ConfigError(
-                f"-a content_filter: expected one of {', '.join(names)}, "
-                f"got {content_filter!r}{did_you_mean(name, names)}"
+                f"-a content_filter: expected one of {', '.join(choices)}, "
+                f"got {content_filter!r}{did_you_mean(name, choices)}"
             )
     strategy = _strategy_from_args(args)
     if strategy is not None:

@@ -99,7 +99,7 @@ def extract_links(
             }
             if score_fields:
                 link.update(dict.fromkeys(SCORE_FIELDS))
-                if scoring:
+                if scoring and context is not None:
                     link["intrinsic_score"] = intrinsic_score(url, text, title, a, context)
             bucket[url] = link
     counts["internal"] += len(buckets[True])

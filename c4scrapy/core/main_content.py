@@ -158,11 +158,13 @@ class MainContentFilter:
             target_language=self.target_language,
             with_metadata=bool(self.target_language),
         )
-        if document is None or document.body is None:
+        body = getattr(document, "body", None)
+        if body is None:
             return None
-        text = " ".join(document.body.itertext())
-        if self.include_comments and document.commentsbody is not None:
-            text += " " + " ".join(document.commentsbody.itertext())
+        text = " ".join(body.itertext())
+        comments = getattr(document, "commentsbody", None)
+        if self.include_comments and comments is not None:
+            text += " " + " ".join(comments.itertext())
         tokens = _TOKEN.findall(text)
         if not tokens:
             return None

@@ -351,7 +351,7 @@ class _Media:
         max_words = self.config.image_description_max_words
         if max_words <= 0:
             return ""
-        levels = []
+        levels: list[Any] = []
         for ancestor in el.iterancestors():
             if ancestor.tag in _DESC_STOP or len(levels) == _DESC_LEVELS:
                 break

@@ -43,6 +43,7 @@ from c4scrapy.core.config import CrawlerRunConfig
 from c4scrapy.core.items import PageItem
 from c4scrapy.core.layers import resolve
 from c4scrapy.core.links import extract_links
+from c4scrapy.core.markdown_result import MarkdownGenerationResult
 from c4scrapy.core.media import extract_media
 from c4scrapy.core.metadata import extract_metadata
 from c4scrapy.core.selectors import plain_proxies, select, text_content
@@ -252,9 +253,13 @@ def _fill(
             _outermost(content_roots), config, base_url, rules, in_place=owned
         )
     content = generate_markdown(item.cleaned_html, config, base_url, item.metadata, raw_html)
-    item.markdown = content.markdown
     item.fit_markdown = content.fit_markdown
     item.fit_html = content.fit_html
+    item.markdown = (
+        None
+        if content.markdown is None
+        else MarkdownGenerationResult(content.markdown, content.fit_markdown, content.fit_html)
+    )
     if content.error:
         item.c4["markdown_error"] = content.error
         counts["markdown/errors"] += 1

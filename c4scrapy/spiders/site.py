@@ -112,19 +112,21 @@ class SiteSpider(scrapy.Spider):
     def failed(self, failure: Failure) -> Iterator[PageItem]:
         """c4scrapy's middleware has already made this request's failed PageItem, except
         when a downloader middleware raised while handling the response: make it here."""
-        request = failure.request
-        if failure.check(HttpError):
+        request: scrapy.Request = failure.request  # type: ignore[attr-defined]  # set by Scrapy
+        error = failure.value
+        assert error is not None
+        if isinstance(error, HttpError):
             self.logger.info(
-                "Ignoring response %s: HTTP status code is not handled", failure.value.response
+                "Ignoring response %s: HTTP status code is not handled", error.response
             )
-        elif failure.check(RedirectToRequested):
+        elif isinstance(error, RedirectToRequested):
             self.logger.info(
-                "Not following the redirect of %s: %s", _meta.requested_url(request), failure.value
+                "Not following the redirect of %s: %s", _meta.requested_url(request), error
             )
         else:
-            self.logger.error("Error downloading %s: %s", request, failure.value)
+            self.logger.error("Error downloading %s: %s", request, error)
         if _meta.PAGE not in request.meta:
-            yield failed_page(request, failure.value)
+            yield failed_page(request, error)
 
     async def parse(self, response: Response) -> AsyncIterator[scrapy.Request]:
         page = response.meta.get(_meta.PAGE)
@@ -134,6 +136,7 @@ class SiteSpider(scrapy.Spider):
             return
         if not self._first_with_this_body(response):
             return
+        assert response.request is not None
         config = self.runtime.config_for(response.request)
         if not config.query:
             for link in page.links["internal"]:

@@ -1,39 +1,5 @@
-"""``MainContentFilter``: the page's main content, boilerplate (menus, share bars, teasers,
-footers) dropped, with its markup kept.
-
-trafilatura decides *what* the main content is; c4scrapy keeps *how* it was written. The
-filter runs ``trafilatura.bare_extraction`` on a copy of the HTML (cleaned_html, whose
-``class`` and ``id`` attributes trafilatura reads), then keeps the elements of that HTML
-whose text trafilatura kept, and everything around them that structures them: so
-fit_html and fit_markdown have the page's own links (absolute and normalised, as in
-``markdown``), images, tables, code blocks, lists and headings, which trafilatura's own
-output rewrites or drops.
-
-Which elements stay (each block: an element that is not inline markup, with the text of
-its inline descendants; a ``table`` or ``pre`` is one block):
-
-1. a block of 4 words or more stays when at least half of its 4-word shingles (``\\w+``
-   tokens) are found in trafilatura's text in runs of 4 consecutive ones (a caption
-   made of phrases of the article does not stay), and it is in order: of the blocks
-   that match, those whose places in trafilatura's text increase along the page, with
-   the most words, stay (a summary or teaser that repeats a sentence of the article
-   ahead of it, or a second copy of the article, does not); a shorter one when its words are, in that order,
-   and the block before or after it in the page stays too (a lone "Home" or "Share" in
-   a menu does not);
-2. a heading, ``dt``, ``pre`` or ``table`` between two blocks
-   that stay also stays (trafilatura leaves out definition terms and some headings);
-   so does a heading right before the first block that stays (the page's title);
-3. an image stays when its block stays, or when the nearest text blocks before and after
-   it stay (a figure between two paragraphs; not its caption, unless trafilatura kept
-   the caption's words);
-4. what holds something that stays stays as a frame, without its own loose text;
-   everything else goes.
-
-When trafilatura finds nothing, or less than 25 words (a page that is all navigation or
-links: a documentation index, a listing, a product grid), the page's content is kept
-whole, minus ``nav``, ``header``, ``footer``, ``aside`` and ``form`` elements: a page is
-never cut down to nothing because it is not an article.
-"""
+"""``MainContentFilter``: the main content (trafilatura decides what it is), with its own
+markup kept. See docs/features/markdown.rst."""
 
 from __future__ import annotations
 

@@ -1,26 +1,6 @@
 """``MarkdownGenerationResult``: Crawl4AI's markdown result that is also the markdown string.
 
-``PageItem.markdown`` is one of these. It *is* the raw markdown (a ``str`` subclass: feeds,
-JSON, ``str()``, slicing and ``in`` see the markdown text), and it has Crawl4AI's
-attributes:
-
-- ``raw_markdown``: the markdown (the string itself, as a plain ``str``);
-- ``markdown_with_citations``: every link ``[text](url "title")`` becomes ``text⟨n⟩`` and
-  every image ``![alt](src)`` becomes ``![alt⟨n⟩]``, numbered by distinct URL in order of
-  first appearance (a URL seen again gets its first number); autolinks ``<url>`` and
-  fenced code blocks are left as they are;
-- ``references_markdown``: ``"\\n\\n## References\\n\\n"`` then one line per number,
-  ``⟨n⟩ url: title - text`` (``: title`` alone when the text is the title, ``: text`` when
-  there is no title, nothing after the URL when both are empty);
-- ``fit_markdown`` and ``fit_html``: the content filter's output (None without a filter,
-  as ``PageItem.fit_markdown`` / ``fit_html``).
-
-The citations are computed from the markdown when first read, so they cost nothing
-unless used and are never stored: a pickled or exported result carries the markdown and
-the fit fields only, and gives the same citations back. In a JSON feed the item's
-``markdown`` is the markdown string and ``fit_markdown`` / ``fit_html`` are its sibling
-fields; ``PageItem(**row)`` rebuilds the whole result from them.
-"""
+See docs/features/markdown.rst."""
 
 from __future__ import annotations
 

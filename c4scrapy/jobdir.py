@@ -1,14 +1,5 @@
-"""A JOBDIR crawl that was killed (SIGKILL, OOM, a machine lost) resumes without losing or
-repeating a page.
-
-Scrapy saves a JOBDIR's request queue and the spider's state only when the crawl stops
-cleanly; after a kill the queue is gone or partial while ``requests.seen`` remembers every
-request, so a resumed crawl would end at once with pages never crawled. c4scrapy marks a
-running JOBDIR and journals every PageItem written (after the feed exports flushed it). A
-crawl that finds the mark of a run that never stopped sets Scrapy's queue and state aside,
-starts again from its start requests, and emits no second item for a URL in the journal
-(the page may be fetched again, for its links).
-"""
+"""A JOBDIR crawl that was killed resumes with every page exactly once: a mark while running,
+a journal of the items written. See docs/usage/deploy.rst."""
 
 from __future__ import annotations
 

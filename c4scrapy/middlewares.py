@@ -1,15 +1,7 @@
-"""The Scrapy shell around the core: a downloader and a spider middleware.
+"""The Scrapy shell around the core: a downloader middleware that prepares requests and turns
+failures into stand-in responses, and a spider middleware that makes every PageItem.
 
-``C4DownloaderMiddleware`` (order 40, outermost) sets each request up from its config
-(cache mode, browser) and turns a final download failure (after retries) into a response
-flagged ``c4_failure``, so that the failed URL still reaches the spider middleware.
-
-``C4SpiderMiddleware`` (order 45, before HttpErrorMiddleware) runs ``extract_page`` on
-``response.selector`` (the tree the callback's ``response.css()`` uses too: one parse),
-puts the PageItem in ``response.meta["c4_page"]`` for the callback, emits it ahead of the
-callback's output, and applies the link filters to the callback's follow-up requests.
-A download failure is re-raised to the request's errback unchanged.
-"""
+See docs/usage/existing-project.rst."""
 
 from __future__ import annotations
 

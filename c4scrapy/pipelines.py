@@ -1,14 +1,6 @@
-"""Item pipelines: link previews, and the page's ``extraction_strategy``: thin adapters.
+"""Item pipelines: link previews and scores, schema extraction, LLM extraction.
 
-``LinkPreviewPipeline`` (order 100) previews and scores each page's links.
-``SchemaExtractionPipeline`` (order 110) runs ``JsonCssExtractionStrategy`` /
-``JsonXPathExtractionStrategy`` on the page tree the spider middleware parsed
-(``item.source.doc``), within ``css_selector``; ``LLMExtractionPipeline`` (order 120) runs
-``LLMExtractionStrategy`` on the page's markdown or HTML, with one crawl-wide concurrency
-limit. Both fill ``PageItem.extracted_content`` (a JSON list, as in Crawl4AI) and leave
-pages without a strategy, failed pages and non-PageItem items alone. An extraction problem
-never drops the page: it is recorded in ``item.c4["schema"]`` / ``item.c4["llm"]``.
-"""
+See docs/features/previews.rst and docs/features/extraction.rst."""
 
 from __future__ import annotations
 

@@ -1,42 +1,5 @@
-"""One crawl, several processes: a scrapy-redis frontier shared by ``scrapy crawl`` workers.
-
-Every worker runs the same command with these settings (``pip install scrapy-redis``)::
-
-    SCHEDULER = "c4scrapy.contrib.redis.RedisScheduler"
-    REDIS_URL = "redis://127.0.0.1:6379/0"
-    SCHEDULER_PERSIST = True          # keep the frontier when workers stop (pause/resume)
-
-``RedisScheduler`` is scrapy-redis 0.9.1's ``Scheduler`` (queue, dupefilter, serializer and
-their settings unchanged; Scrapy's default in-process ``DUPEFILTER_CLASS`` is replaced by
-scrapy-redis' ``RFPDupeFilter``) adapted to Scrapy 2.19 and to workers that come and go:
-
-- **No early exit.** A worker whose own downloads are done keeps waiting while another
-  worker is busy (its callbacks may still add requests) or requests are queued, and picks
-  new requests up within ``_TICK`` seconds instead of at Scrapy's 5-second heartbeat. The
-  crawl ends for everyone once the queue has been empty and every worker idle for
-  ``C4_REDIS_IDLE_TIMEOUT`` seconds (scrapy-redis' ``SCHEDULER_IDLE_BEFORE_CLOSE`` made
-  a blocking pop that froze the reactor; it is not used).
-- **A worker that stops early does not wipe the others' frontier.** With
-  ``SCHEDULER_PERSIST=False``, scrapy-redis flushes the shared queue and dupefilter when
-  *any* worker closes (pages then get crawled twice or never); here only the last worker
-  out flushes, and ``SCHEDULER_FLUSH_ON_START`` is ignored while other workers are live.
-  Requests this worker had taken but not started go back to the shared queue.
-- **Unserializable requests are not lost.** scrapy-redis raises at enqueue time after
-  marking the request as seen, so it is never fetched; here it is crawled by this worker
-  from a memory queue and counted in ``scheduler/unserializable``, as Scrapy's own
-  scheduler does with ``JOBDIR``.
-- **Scrapy 2.19 APIs.** No ``Spider.log()``, no ``spider`` argument to the stats
-  collector (both deprecated).
-- **A page budget across workers.** ``admit(key, limit)`` keeps the site spider's
-  ``max_pages`` count in Redis, so ``-a max_pages=500`` means 500 pages in total.
-
-A scrapy-redis ``RedisSpider`` (fed with start URLs pushed to its Redis key) keeps its own
-end-of-crawl rule (``MAX_IDLE_TIME_BEFORE_CLOSE``); the ``site`` spider needs none of it:
-every worker is started with the same ``-a url``, and the shared dupefilter keeps one.
-
-Workers publish a heartbeat in Redis (``<queue key>:workers`` and ``:busy``, stamped with
-each machine's clock); a worker silent for ``_WORKER_TTL`` seconds counts as gone.
-"""
+"""Several ``scrapy crawl`` processes on one crawl: scrapy-redis' scheduler with a shared
+``max_pages`` budget and a clean end. See docs/usage/deploy.rst."""
 
 from __future__ import annotations
 

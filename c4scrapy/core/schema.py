@@ -1,51 +1,5 @@
-"""JSON CSS / XPath schema extraction: Crawl4AI's schema format, compiled once, run on lxml.
-
-A schema (a dict, or a JSON file) describes repeated records on a page::
-
-    {
-      "name": "Products",
-      "baseSelector": "div.product",
-      "baseFields": [{"name": "sku", "type": "attribute", "attribute": "data-sku"}],
-      "fields": [
-        {"name": "title", "selector": "h2", "type": "text"},
-        {"name": "price", "selector": ".price", "type": "regex", "pattern": "([0-9.]+)"},
-        {"name": "link", "selector": "a", "type": "attribute", "attribute": "href"},
-        {"name": "specs", "selector": "ul.specs li", "type": "list",
-         "fields": [{"name": "spec", "type": "text"}]}
-      ]
-    }
-
-Every element matching ``baseSelector`` gives one record: its ``baseFields`` (read from the
-element itself), then its ``fields``. Records with no value at all are dropped; fields
-whose value is missing (no match, ``None``) are left out unless they have a ``default``.
-
-Field keys: ``name``; ``type``; ``selector`` (relative to the record; the first match is
-used; no selector means the record element itself); ``attribute``; ``pattern`` and
-``group`` (default 1; a name or a number); ``default``; ``transform`` (``lowercase``,
-``uppercase``, ``strip``); ``source`` (``"+ tr.subtext"``: move to the next following
-sibling that matches, as for Hacker News' two rows per story; in XPath schemas also any
-relative XPath); ``fields``; ``function`` / ``expression`` (computed fields).
-
-Types: ``text`` (the element's text: text nodes joined, block elements and ``<br>``
-separated, whitespace collapsed to single spaces; scripts and styles skipped), ``attribute``,
-``html`` (the element's outer HTML, without the text that follows it), ``regex`` (on the
-text; the group's match), a list of these as a pipeline (``["attribute", "regex"]``),
-``nested`` (the first match as an object of ``fields``; no selector: the record element),
-``list`` and ``nested_list`` (every match as an object of ``fields``), ``computed``
-(``function``: a Python callable of the record so far; ``expression``: a Python expression
-over the record's fields, evaluated by a small safe interpreter that allows literals,
-arithmetic, comparisons, ``and/or/not``, ``x if c else y``, indexing, the functions
-``len str int float round min max abs bool sum`` and the string methods ``lower upper
-strip lstrip rstrip replace split join startswith endswith title capitalize``).
-
-``JsonCssExtractionStrategy`` takes CSS selectors; ``JsonXPathExtractionStrategy`` takes
-XPath (a relative field selector such as ``.//h2``; ``//h2`` is made relative to the record;
-a selector without ``/``, ``@``, ``(`` or ``::``, such as ``span.price``, is read as CSS).
-Both compile every selector when the strategy is built, so a bad selector, an unknown key
-or type, a regex without the requested group or an unsafe expression raises ConfigError
-naming the field (at start-up, for settings and spider arguments). Both run on lxml over
-the page tree the crawl already parsed; nothing is parsed twice.
-"""
+"""Schema extraction: ``JsonCssExtractionStrategy`` and ``JsonXPathExtractionStrategy`` (Crawl4AI's
+names) over the parsed page. See docs/features/extraction.rst."""
 
 from __future__ import annotations
 

@@ -1,17 +1,6 @@
-"""``scrapy crawl site -a url=URL [-a query=...] [-a max_pages=N] [-a depth=N] [-a FIELD=...]``
+"""``scrapy crawl site -a url=URL [-a query=...] [-a max_pages=N] [-a depth=N] [-a FIELD=...]``.
 
-Crawls one site: starts at ``url``, follows the internal links c4scrapy found on each page
-(same registered domain, after the link filters), and yields one PageItem per page
-(emitted by c4scrapy's spider middleware, failures included). Any CrawlerRunConfig field
-can be given as ``-a FIELD=VALUE``; see ``c4scrapy.core.layers.spider_config``.
-
-With ``-a query=...`` the crawl is query-guided: each page's links are previewed and
-scored before they are followed, and the follow-up requests get their ``total_score``
-as priority (``c4scrapy.previewed_links``), so the relevant part of the site is reached
-first. Without a query the crawl order is Scrapy's usual one.
-
-Start URLs must be http(s) (``C4_START_URL_SCHEMES`` allows more).
-"""
+See docs/usage/site-spider.rst."""
 
 from __future__ import annotations
 

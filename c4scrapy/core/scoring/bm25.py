@@ -1,32 +1,5 @@
-"""Contextual link score (0-1): how well a linked page's ``<head>`` matches the query.
-
-The head document is the text a page uses to describe itself: its title; the meta
-description, keywords, author, subject, summary and abstract; the Open Graph, Twitter
-and Dublin Core titles and descriptions; and the name, headline, description, abstract
-and keywords of its JSON-LD objects (and of their ``@graph`` items). Identical strings
-are counted once, so an ``og:title`` that repeats the ``<title>`` does not count twice.
-Query and document are tokenised by ``c4scrapy.core.text.tokenize`` (NFKC, casefolded, no
-punctuation, no stopwords; no stemming, so "loops" does not match "loop").
-
-The score is BM25's term-frequency saturation and length normalisation (rank-bm25's
-``BM25Okapi``, k1 = 1.5, b = 0.75) with **fixed** statistics instead of the batch's::
-
-    contextual = 1/|Q| * sum over distinct query terms t of
-                 min(1, tf(t) * (k1 + 1) / (tf(t) + k1 * (1 - b + b * |d| / L)))
-
-where ``tf(t)`` is how often t occurs in the head document, ``|d|`` its length in tokens
-and ``L = REFERENCE_LENGTH`` (32 tokens, a typical title plus description). Every query
-term weighs the same (IDF 1). So a term that occurs once in a head of typical length or
-shorter contributes fully, a single mention in a long description contributes less, and:
-
-- it is 0.0 when no query term occurs, and 1.0 only when every query term does;
-- it depends on the query and that one head alone, so the same link gets the same
-  score on every page, and scores compare across pages and crawls.
-
-Crawl4AI instead runs BM25 over the batch of one page's links and min-max normalises the
-result, so the best link of every page gets 1.0 even when nothing matches, and a term
-found in half the batch has an IDF of 0.
-"""
+"""Contextual link scores: BM25 of each link's ``<head>`` against the query, on fixed
+statistics. See docs/features/previews.rst."""
 
 from __future__ import annotations
 

@@ -1,30 +1,5 @@
-"""Intrinsic link score (0-10): how useful a link looks without fetching it.
-
-Starting from 0, clamped to [0, 10]:
-
-==============================  =====================================================
-URL depth (path segments)       +1 if <= 2, -0.5 if > 5
-https                           +0.5
-content path segment            +2 for docs/api/guide/tutorial/reference/manual/
-                                library/howto, else +1 for blog/article/post/news
-utility path segment            -1.5 for login/signin/signup/register/cart/checkout/
-                                admin/account/track/click/share/print/feed
-link text                       +1 if longer than 3 characters, +0.5 if >= 2 words,
-                                +0.5 more if >= 4 words, -1 if generic ("click here",
-                                "read more", "here", "more", "link", "learn more")
-title attribute                 +1 if longer than 3 characters
-relation to the page            +2 x (share of the link's words found in the page's
-                                title, h1-h3 and meta description)
-position                        +1 inside <main>/<article>; -0.5 inside <nav>,
-                                <header>, <footer>, <aside> or role=navigation
-rel                             +1 for next/prev/chapter/canonical; -0.5 for
-                                nofollow/sponsored/ugc
-class tokens                    -1 if a class token is ad/ads/sponsor(ed)/promo/banner
-==============================  =====================================================
-
-Class and path tests are by whole token, unlike Crawl4AI's substring tests (where
-"header" and "download" count as "ad").
-"""
+"""Intrinsic link scores: what a link is worth from the link itself (URL, text, place in the
+page). See docs/features/previews.rst."""
 
 from __future__ import annotations
 

@@ -1,20 +1,5 @@
-"""Total link score (0-10): the intrinsic score and the contextual score combined.
-
-With both scores::
-
-    total = w_intrinsic * intrinsic + w_contextual * (10 * contextual)
-
-The contextual score (0-1) is put on the intrinsic score's 0-10 scale first. The default
-weights are Crawl4AI's code, 0.7 and 0.3 (``0.7 * intrinsic + 3 * contextual``), which
-is also what the docs' example output shows (0.7 * 4.17 + 3 * 1.0 = 5.917); the docs'
-prose says the opposite (0.3 intrinsic, 0.7 contextual). ``C4_SCORE_WEIGHTS`` chooses,
-e.g. ``{"intrinsic": 0.3, "contextual": 0.7}`` for the prose's weighting; the two
-weights are scaled to sum to 1, so the total stays within 0-10.
-
-Fallbacks, as the docs list them: only an intrinsic score (no query, the preview failed,
-or the link was not previewed) gives the intrinsic score; only a contextual score
-(``score_links`` off) gives ``10 * contextual``; neither gives None.
-"""
+"""The total link score from the intrinsic and contextual ones (``C4_SCORE_WEIGHTS``). See
+docs/features/previews.rst."""
 
 from __future__ import annotations
 

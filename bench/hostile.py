@@ -195,7 +195,37 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"date": time.strftime("%Y-%m-%d"), "command": "bench/hostile.py", "rows": rows}
+        columns = ["case", "response", "outcome", "seconds", "peak RSS", "longest stall"]
+        payload = {
+            "title": "Hostile responses",
+            "order": 60,
+            "date": time.strftime("%Y-%m-%d"),
+            "command": ".venv/bin/python bench/hostile.py --json bench/results/hostile.json",
+            "machine": "2 shared cores, 24 GB",
+            "notes": [
+                "One ``scrapy crawl site`` per case against a local server whose start page "
+                "links the hostile response; peak RSS of the crawl process, and the longest "
+                "gap between ticks of a 50 ms looping call (how long the crawl stalled). "
+                "Target: under 1.5 GB and a few seconds."
+            ],
+            "tables": [
+                {
+                    "caption": "One hostile response per crawl",
+                    "columns": columns,
+                    "rows": [
+                        [
+                            row["case"],
+                            f"{row['response_bytes'] / MB:.1f} MB",
+                            row["outcome"],
+                            row["seconds"],
+                            f"{row['peak_rss_mb']} MB",
+                            f"{row['stall_seconds']} s",
+                        ]
+                        for row in rows
+                    ],
+                }
+            ],
+        }
         args.json.write_text(json.dumps(payload, indent=1))
     return 0
 

@@ -203,10 +203,12 @@ def main(argv: list[str] | None = None) -> int:
             "command": ".venv/bin/python bench/hostile.py --json bench/results/hostile.json",
             "machine": "2 shared cores, 24 GB",
             "notes": [
-                "One ``scrapy crawl site`` per case against a local server whose start page "
-                "links the hostile response; peak RSS of the crawl process, and the longest "
-                "gap between ticks of a 50 ms looping call (how long the crawl stalled). "
-                "Target: under 1.5 GB and a few seconds."
+                (
+                    "One ``scrapy crawl site`` per case against a local server whose start page "
+                    "links the hostile response; peak RSS of the crawl process, and the longest "
+                    "gap between ticks of a 50 ms looping call (how long the crawl stalled). "
+                    "Target: under 1.5 GB and a few seconds."
+                )
             ],
             "tables": [
                 {

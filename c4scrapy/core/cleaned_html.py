@@ -75,7 +75,7 @@ from lxml import etree
 
 from c4scrapy.core.selectors import select, text_content
 from c4scrapy.core.text import word_count
-from c4scrapy.core.urls import UrlResolver, url_scheme
+from c4scrapy.core.urls import UrlCache, UrlResolver, url_scheme
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -233,16 +233,17 @@ def clean_html(
     rules: SiteRules,
     *,
     in_place: bool = False,
+    cache: UrlCache | None = None,
 ) -> str:
     """cleaned_html of ``roots`` (see the module doc); '' without roots.
 
     The roots are copied first, unless ``in_place``: then they are cleaned where they are,
     which takes their page apart (for a tree nobody else reads: one that ``extract_page``
-    parsed itself)."""
+    parsed itself). ``cache`` is the ``UrlCache`` of its URL resolvers."""
     wrapper = _wrap_roots(roots, config, in_place)
     if wrapper is None:
         return ""
-    clean_tree(wrapper, config, base_url, rules)
+    clean_tree(wrapper, config, base_url, rules, cache=cache)
     return lxml.html.tostring(wrapper, encoding="unicode")
 
 
@@ -282,7 +283,12 @@ def generate_markdown(
 
 
 def clean_tree(
-    wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rules: SiteRules
+    wrapper: HtmlElement,
+    config: CrawlerRunConfig,
+    base_url: str,
+    rules: SiteRules,
+    *,
+    cache: UrlCache | None = None,
 ) -> None:
     """Steps 1 (except excluded_selector) to 7 of the module doc, in place on ``wrapper``."""
     dropped: list[str] = [*DROPPED_TAGS, *config.excluded_tags]
@@ -298,7 +304,7 @@ def clean_tree(
     unwrapped = ("html", "body", *ONLY_TEXT_UNWRAPPED) if config.only_text else ("html", "body")
     etree.strip_tags(wrapper, *unwrapped)
     wrapper.attrib.clear()
-    names = _rewrite_and_prune(wrapper, config, base_url, rules)
+    names = _rewrite_and_prune(wrapper, config, base_url, rules, cache)
     _strip_attributes(wrapper, names, config.keep_data_attributes)
 
 
@@ -367,7 +373,11 @@ def _mapped(
 
 
 def _rewrite_and_prune(
-    wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rules: SiteRules
+    wrapper: HtmlElement,
+    config: CrawlerRunConfig,
+    base_url: str,
+    rules: SiteRules,
+    cache: UrlCache | None,
 ) -> set[str]:
     """Steps 3, 4, 6 and 7 in one bottom-up walk: each element is rewritten, unwrapped or
     dropped once everything inside it has been. Returns the attribute names of the
@@ -380,8 +390,8 @@ def _rewrite_and_prune(
     threshold = config.word_count_threshold
     judge = threshold > 1
     links: dict[str, tuple[str | None, bool]] = {}
-    pages = UrlResolver(base_url, keep_fragment=True)
-    files = UrlResolver(base_url)
+    pages = UrlResolver(base_url, keep_fragment=True, cache=cache)
+    files = UrlResolver(base_url, cache=cache)
     names: list[str] = []  # with repeats: one set at the end is cheaper than one update each
     add_names = names.extend
     structured: set[HtmlElement] = set()  # for judge: blocks with structure inside

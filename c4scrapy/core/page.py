@@ -47,7 +47,7 @@ from c4scrapy.core.media import extract_media
 from c4scrapy.core.metadata import extract_metadata
 from c4scrapy.core.selectors import plain_proxies, select, text_content
 from c4scrapy.core.tables import extract_tables
-from c4scrapy.core.urls import SiteRules, normalize_url
+from c4scrapy.core.urls import SiteRules, UrlCache, normalize_url
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -132,6 +132,7 @@ def extract_page(
     status_code: int | None = None,
     content_type: str | None = None,
     counts: Counter[str] | None = None,
+    cache: UrlCache | None = None,
 ) -> PageItem:
     """Extract everything c4scrapy knows about one page; never raises for bad input.
 
@@ -140,6 +141,8 @@ def extract_page(
     such as ``response.selector``, or its lxml root), which is read but never modified.
     ``url`` is the page's final URL, against which (or its ``<base href>``) every link is
     resolved. ``counts``, if given, receives counters for stats (``links/internal``, ...).
+    ``cache`` keeps resolved hrefs for the pages to come (a crawl's ``UrlCache``; by default
+    the module's ``DEFAULT_CACHE``).
     """
     started = time.perf_counter()
     config = _as_config(config)
@@ -159,7 +162,7 @@ def extract_page(
         problem = sniff_not_html(doc)
         if problem:
             return _failed(item, problem, counts, started)
-        _fill(item, doc, url, config, counts, owned)
+        _fill(item, doc, url, config, counts, owned, cache)
     except Exception as exc:  # the item must say what happened; nothing escapes
         logger.debug("extraction of %s failed", url, exc_info=True)
         return _failed(item, f"extraction failed: {type(exc).__name__}: {exc}", counts, started)
@@ -202,6 +205,7 @@ def _fill(
     config: CrawlerRunConfig,
     counts: Counter[str],
     owned: bool,
+    cache: UrlCache | None,
 ) -> None:
     base_url = _base_url(doc, url)
     rules = SiteRules(
@@ -232,10 +236,19 @@ def _fill(
             context = PageContext.from_document(doc, item.metadata.get("description"))
         link_counts: Counter[str] = Counter()
         item.links = extract_links(
-            scope, base_url, config, rules, skip=skip, context=context, counts=link_counts
+            scope,
+            base_url,
+            config,
+            rules,
+            skip=skip,
+            context=context,
+            counts=link_counts,
+            cache=cache,
         )
         media_counts: Counter[str] = Counter()
-        item.media = extract_media(scope, base_url, config, rules, skip=skip, counts=media_counts)
+        item.media = extract_media(
+            scope, base_url, config, rules, skip=skip, counts=media_counts, cache=cache
+        )
         item.tables = extract_tables(scope, config, skip=skip, counts=counts)
 
         content_roots = scope
@@ -249,7 +262,7 @@ def _fill(
                 counts["selection/target_no_match"] += 1
         raw_html = raw_source(doc, config)
         item.cleaned_html = clean_html(
-            _outermost(content_roots), config, base_url, rules, in_place=owned
+            _outermost(content_roots), config, base_url, rules, in_place=owned, cache=cache
         )
     content = generate_markdown(item.cleaned_html, config, base_url, item.metadata, raw_html)
     item.markdown = content.markdown

@@ -210,8 +210,10 @@ _SRCSETS = ("srcset", "data-srcset", "data-lazy-srcset")
 _UNWRAPPED_SCHEMES = frozenset({"javascript", "data", "vbscript", "about", "blob"})
 _REWRITTEN = frozenset({"a", "img", "picture"}) | _MEDIA_SRC
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-#: A tag name (not HTML's) that marks the excluded_selector matches for one C-level strip.
+#: Tag names (not HTML's) that mark the elements to remove with their content (keeping their
+#: tail) and the elements to unwrap, for one C-level strip of each.
 _REMOVED = "c4scrapy-removed"
+_UNWRAPPED = "c4scrapy-unwrapped"
 #: Attribute names ``etree.strip_attributes`` takes as they are (others could read as
 #: ``{namespace}name`` or ``prefix:name``).
 _SIMPLE_NAME = re.compile(r"[a-z0-9_.\-]+\Z").match
@@ -305,6 +307,10 @@ def clean_tree(
     etree.strip_tags(wrapper, *unwrapped)
     wrapper.attrib.clear()
     names = _rewrite_and_prune(wrapper, config, base_url, rules, cache)
+    # The walk only marked what goes: removing it here, in C, keeps the work linear (moving
+    # each tail by hand re-copied a growing text on every removal).
+    etree.strip_elements(wrapper, _REMOVED, with_tail=False)
+    etree.strip_tags(wrapper, _UNWRAPPED)
     _strip_attributes(wrapper, names, config.keep_data_attributes)
 
 
@@ -379,9 +385,10 @@ def _rewrite_and_prune(
     rules: SiteRules,
     cache: UrlCache | None,
 ) -> set[str]:
-    """Steps 3, 4, 6 and 7 in one bottom-up walk: each element is rewritten, unwrapped or
-    dropped once everything inside it has been. Returns the attribute names of the
-    elements that stay, for step 5."""
+    """Steps 3, 4, 6 and 7 in one bottom-up walk: each element is rewritten, or marked to
+    be unwrapped or dropped, once everything inside it has been (``clean_tree`` then
+    removes the marked ones). Returns the attribute names of the elements that stay, for
+    step 5."""
     exclude_external = config.exclude_external_links
     social = config.exclude_social_media_links
     filtering = exclude_external or social or bool(rules.exclude_domains)
@@ -395,6 +402,7 @@ def _rewrite_and_prune(
     names: list[str] = []  # with repeats: one set at the end is cheaper than one update each
     add_names = names.extend
     structured: set[HtmlElement] = set()  # for judge: blocks with structure inside
+    unwrapped: dict[HtmlElement, tuple[int, int]] = {}  # what each leaves in its parent
     for el in reversed(list(wrapper.iterdescendants())):
         tag = el.tag
         if tag in _REWRITTEN:
@@ -440,7 +448,8 @@ def _rewrite_and_prune(
             if unwrap:
                 if el in structured:
                     structured.add(el.getparent())
-                _unwrap(el)
+                unwrapped[el] = _left(el, unwrapped)
+                el.tag = _UNWRAPPED
                 continue
         if judge:
             if tag in STRUCTURE or el in structured:
@@ -453,14 +462,15 @@ def _rewrite_and_prune(
             ):
                 _drop(el, True)
                 continue
-        if not len(el) and tag not in _KEEP_EMPTY:
-            text = el.text
+        if tag not in _KEEP_EMPTY:
+            children, text = _left(el, unwrapped)
             if (
-                (not text or text.isspace())
+                not children
+                and text < _VISIBLE
                 and (tag != "a" or el.get("href") is not None)
                 and next(el.iterancestors("pre", "code"), None) is None
             ):
-                _drop(el, tag in TEXT_BLOCKS or bool(text))
+                _drop(el, tag in TEXT_BLOCKS or text > _NO_TEXT)
                 continue
         add_names(el.keys())
     return set(names)
@@ -539,42 +549,46 @@ def _image_src(img: HtmlElement, resolver: UrlResolver) -> tuple[str, str] | Non
     return resolver.resolve(src)
 
 
+#: What ``_left`` says of a text: none, only whitespace, or visible.
+_NO_TEXT, _BLANK, _VISIBLE = 0, 1, 2
+
+
+def _text_kind(text: str | None) -> int:
+    if not text:
+        return _NO_TEXT
+    return _BLANK if text.isspace() else _VISIBLE
+
+
+def _left(el: HtmlElement, unwrapped: dict[HtmlElement, tuple[int, int]]) -> tuple[int, int]:
+    """(child elements, kind of text) that ``el`` will hold once its marked children are
+    removed or unwrapped: ``len(el)`` and ``el.text`` of the cleaned tree."""
+    children = 0
+    text = _text_kind(el.text)
+    for child in el:
+        tag = child.tag
+        if tag == _UNWRAPPED:
+            inner, inner_text = unwrapped[child]
+            children += inner
+            text = max(text, inner_text)
+        elif tag != _REMOVED:
+            children += 1
+            if text == _VISIBLE:
+                break  # el stays whatever else it holds
+        if text < _VISIBLE:
+            text = max(text, _text_kind(child.tail))
+    return children, text
+
+
 def _drop(el: HtmlElement, separate: bool) -> None:
-    """Remove ``el`` and its content, keeping its tail (after a space if ``separate``)."""
-    parent = el.getparent()
-    tail = el.tail
+    """Mark ``el`` to be removed with its content, keeping its tail (after a space if
+    ``separate``)."""
     if separate:
-        tail = " " + tail if tail else " "
-    if tail:
-        _add_text(parent, el.getprevious(), tail)
-    parent.remove(el)
-
-
-def _unwrap(el: HtmlElement) -> None:
-    """Replace ``el`` by what it holds: its text, children and tail stay where they were."""
-    parent = el.getparent()
-    previous = el.getprevious()
-    text, tail = el.text, el.tail
-    if text:
-        _add_text(parent, previous, text)
-    if tail:
-        if len(el):
-            _add_text(el, el[-1], tail)
-        else:
-            _add_text(parent, previous, tail)
-    for child in list(el):
-        el.addprevious(child)
-    parent.remove(el)
-
-
-def _add_text(parent: HtmlElement, previous: HtmlElement | None, text: str) -> None:
-    """Put ``text`` after ``previous`` (a child of ``parent``), or first in ``parent``."""
-    owner, slot = (previous, "tail") if previous is not None else (parent, "text")
-    value = (getattr(owner, slot) or "") + text
-    try:
-        setattr(owner, slot, value)
-    except ValueError:  # C0 controls: libxml2 keeps them from the page, lxml refuses them
-        setattr(owner, slot, _CONTROL_CHARS.sub("", value))
+        tail = el.tail
+        try:
+            el.tail = " " + tail if tail else " "
+        except ValueError:  # C0 controls: libxml2 keeps them from the page, lxml refuses them
+            el.tail = " " + _CONTROL_CHARS.sub("", tail or "")
+    el.tag = _REMOVED
 
 
 def _set(el: HtmlElement, name: str, value: str) -> None:

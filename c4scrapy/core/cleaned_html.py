@@ -73,7 +73,7 @@ from typing import TYPE_CHECKING, Any
 import lxml.html
 from lxml import etree
 
-from c4scrapy.core.selectors import select, text_content
+from c4scrapy.core.selectors import select, text_content, under_marked
 from c4scrapy.core.text import word_count
 from c4scrapy.core.urls import UrlCache, UrlResolver, url_scheme
 
@@ -217,6 +217,8 @@ _UNWRAPPED = "c4scrapy-unwrapped"
 #: Attribute names ``etree.strip_attributes`` takes as they are (others could read as
 #: ``{namespace}name`` or ``prefix:name``).
 _SIMPLE_NAME = re.compile(r"[a-z0-9_.\-]+\Z").match
+#: Above this many names, ``etree.strip_attributes`` (names x attributes) loses to a visit.
+_MAX_STRIPPED_NAMES = 200
 
 
 @dataclasses.dataclass
@@ -326,12 +328,11 @@ def _wrap_roots(
         excluded.update(select(roots[0].getroottree().getroot(), config.excluded_selector))
     excluded_tags = frozenset(config.excluded_tags)
     copies: list[tuple[HtmlElement, HtmlElement]] = []
-    for root in roots:
-        if root in excluded or root.tag in excluded_tags:
-            continue
-        if (excluded or excluded_tags) and any(
-            a in excluded or a.tag in excluded_tags for a in root.iterancestors()
-        ):
+    outside = [False] * len(roots)
+    if excluded or excluded_tags:
+        outside = under_marked(roots, lambda el: el in excluded or el.tag in excluded_tags)
+    for root, dropped in zip(roots, outside, strict=True):
+        if dropped or root in excluded or root.tag in excluded_tags:
             continue
         copies.append((root, root if in_place else copy.deepcopy(root)))
     if not copies:
@@ -359,23 +360,13 @@ def _wrap_roots(
 def _mapped(
     original: HtmlElement, duplicate: HtmlElement, targets: set[HtmlElement]
 ) -> list[HtmlElement]:
-    """The elements of ``duplicate`` at the places of ``targets`` inside ``original``."""
-    out = []
-    for target in targets:
-        path = []
-        el = target
-        while el is not original:
-            parent = el.getparent()
-            if parent is None:
-                break
-            path.append(parent.index(el))
-            el = parent
-        else:
-            node = duplicate
-            for i in reversed(path):
-                node = node[i]
-            out.append(node)
-    return out
+    """The elements of ``duplicate`` at the places of ``targets`` inside ``original`` (a
+    deep copy has the same nodes in the same order)."""
+    return [
+        copied
+        for node, copied in zip(original.iter(), duplicate.iter(), strict=True)
+        if node in targets
+    ]
 
 
 def _rewrite_and_prune(
@@ -480,14 +471,17 @@ def _strip_attributes(wrapper: HtmlElement, names: set[str], keep_data: bool) ->
     """Step 5: drop every attribute not in KEPT_ATTRIBUTES (nor ``data-*`` if kept).
 
     ``names`` are the attribute names in the tree; the simple ones go to
-    ``etree.strip_attributes`` (C); an element with another one gets its kept attributes
-    set again."""
+    ``etree.strip_attributes`` (C), unless there are so many that its matching of every
+    attribute against every name would cost more than a visit; an element with another
+    one gets its kept attributes set again."""
     names -= KEPT_ATTRIBUTES
     if keep_data:
         names = {name for name in names if not name.startswith("data-")}
     if not names:
         return
     simple = [name for name in names if _SIMPLE_NAME(name)]
+    if len(simple) > _MAX_STRIPPED_NAMES:
+        simple = []
     if simple:
         etree.strip_attributes(wrapper, *simple)
     if len(simple) < len(names):

@@ -45,7 +45,7 @@ from c4scrapy.core.layers import resolve
 from c4scrapy.core.links import extract_links
 from c4scrapy.core.media import extract_media
 from c4scrapy.core.metadata import extract_metadata
-from c4scrapy.core.selectors import plain_proxies, select, text_content
+from c4scrapy.core.selectors import plain_proxies, select, text_content, under_marked
 from c4scrapy.core.tables import extract_tables
 from c4scrapy.core.urls import SiteRules, UrlCache, normalize_url
 
@@ -256,8 +256,10 @@ def _fill(
             body = doc.find("body")
             content_roots = [body] if body is not None else [doc]
         if config.target_elements:
-            selector = ", ".join(config.target_elements)  # one union: document order
-            content_roots = [el for root in content_roots for el in select(root, selector)]
+            # Matched on the whole document (linear there; see select), kept inside the roots.
+            inside = {el for root in content_roots for el in root.iter()}
+            selector = ", ".join(config.target_elements)
+            content_roots = [el for el in select(doc, selector) if el in inside]
             if not content_roots:
                 counts["selection/target_no_match"] += 1
         raw_html = raw_source(doc, config)
@@ -282,7 +284,8 @@ def _outermost(elements: list[HtmlElement]) -> list[HtmlElement]:
     if len(elements) < 2:
         return elements
     chosen = set(elements)
-    return [el for el in elements if not any(parent in chosen for parent in el.iterancestors())]
+    nested = under_marked(elements, chosen.__contains__)
+    return [el for el, inside in zip(elements, nested, strict=True) if not inside]
 
 
 def _base_url(doc: HtmlElement, url: str) -> str:

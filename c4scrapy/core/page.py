@@ -11,7 +11,8 @@ Scopes (the README's selection matrix):
 A document that is not an HTML page gives ``success=False`` and an ``error_message``
 saying what it is: ``empty document`` (no elements and no text), ``not an HTML document:
 binary data`` (a PNG, PDF, ZIP... served as text/html: by a signature, or by the WHATWG
-sniffing rule's binary control characters in its first 1445 characters of text) or
+sniffing rule's binary control characters when they are at least 8 and 5% of its first
+1445 characters of text: a few stray ones in a text page are no sign) or
 ``not an HTML document: JSON``. Only the start of the text is looked at, so this costs
 nothing on real pages.
 """
@@ -58,6 +59,9 @@ _DEFAULT_CONFIG = CrawlerRunConfig()
 #: The WHATWG MIME sniffing "binary data bytes": never in text (tab, LF, FF, CR and ESC are).
 _BINARY_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 _SNIFF_CHARS = 1445
+#: Binary data decoded as text has 9-45% of them; a text page may hold a few stray ones.
+_MIN_BINARY_CHARS = 8
+_BINARY_SHARE = 20  # 1 in 20: 5%
 #: The first _SNIFF_CHARS characters of an element's text (``itertext()`` joined), in C.
 _LEADING_TEXT = etree.XPath(f"substring(string(.), 1, {_SNIFF_CHARS})", smart_strings=False)
 #: Leading text of binary formats once decoded (leading U+FFFD/latin-1 bytes stripped).
@@ -176,7 +180,8 @@ def sniff_not_html(doc: HtmlElement) -> str | None:
     start = head.lstrip()
     if not start and not any(el.tag not in _SHELL_TAGS for el in doc.iter(etree.Element)):
         return "empty document"
-    binary = len(_BINARY_CHARS.findall(head)) > len(head) // 100 + 1
+    controls = len(_BINARY_CHARS.findall(head))
+    binary = controls >= _MIN_BINARY_CHARS and controls * _BINARY_SHARE >= len(head)
     bare = doc.find("head") is None  # text the parser had to wrap in <html> itself
     kind = _signature(start) if bare or binary else None
     if binary or kind:

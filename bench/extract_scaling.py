@@ -38,6 +38,19 @@ SHAPES: dict[str, tuple[str, str, dict[str, object]]] = {
         "'<div ' + ' '.join(f'a{i}=v' for i in range(n)) + '>text</div>'",
         {},
     ),
+    "deep_wide": (
+        "n <p> with an empty <b> each, under 2,000 nested <div>",
+        "'<div>' * 2000 + '<p><b></b>w</p>' * n + '</div>' * 2000",
+        {"word_count_threshold": 2},
+    ),
+    "deep_images": (
+        "n images under 2,000 nested <div>",
+        (
+            "'<div>' * 2000 + ''.join(f'<img src=\"/i{i}.jpg\" width=\"300\">' for i in range(n))"
+            " + '</div>' * 2000"
+        ),
+        {},
+    ),
     "long_word": ("a word of 10n characters", "'<p>' + 'x' * (10 * n) + '</p>'", {}),
     "long_href": (
         "a link whose href has 10n characters",

@@ -73,7 +73,7 @@ from typing import TYPE_CHECKING, Any
 import lxml.html
 from lxml import etree
 
-from c4scrapy.core.selectors import select, text_content, under_marked
+from c4scrapy.core.selectors import descendants_of, select, text_content, under_marked
 from c4scrapy.core.text import word_count
 from c4scrapy.core.urls import UrlCache, UrlResolver, url_scheme
 
@@ -394,6 +394,9 @@ def _rewrite_and_prune(
     add_names = names.extend
     structured: set[HtmlElement] = set()  # for judge: blocks with structure inside
     unwrapped: dict[HtmlElement, tuple[int, int]] = {}  # what each leaves in its parent
+    # Found once from the top: an ancestor walk per element is O(n x depth).
+    in_code = descendants_of(wrapper, ("pre", "code"))
+    exempt = descendants_of(wrapper, _THRESHOLD_EXEMPT_ANCESTORS) if judge else set()
     for el in reversed(list(wrapper.iterdescendants())):
         tag = el.tag
         if tag in _REWRITTEN:
@@ -449,7 +452,7 @@ def _rewrite_and_prune(
                 tag in TEXT_BLOCKS
                 and el not in structured
                 and word_count(text_content(el)) < threshold
-                and next(el.iterancestors(*_THRESHOLD_EXEMPT_ANCESTORS), None) is None
+                and el not in exempt
             ):
                 _drop(el, True)
                 continue
@@ -459,7 +462,7 @@ def _rewrite_and_prune(
                 not children
                 and text < _VISIBLE
                 and (tag != "a" or el.get("href") is not None)
-                and next(el.iterancestors("pre", "code"), None) is None
+                and el not in in_code
             ):
                 _drop(el, tag in TEXT_BLOCKS or text > _NO_TEXT)
                 continue

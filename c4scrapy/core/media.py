@@ -239,7 +239,11 @@ class _Media:
         if not imgs:
             return []
         # Crawl4AI never sees <noscript>, so its copies stay out of the page's positions.
-        in_noscript = [next(img.iterancestors("noscript"), None) is not None for img in imgs]
+        # Ancestors are found from the top once: a walk up per image is O(n x depth).
+        top = imgs[0].getroottree().getroot()
+        noscript = {img for el in top.iter("noscript") for img in el.iter("img")}
+        in_noscript = [img in noscript for img in imgs]
+        pictures = {img: el for el in top.iter("picture") for img in el.iter("img")}
         total = len(imgs) - sum(in_noscript) or len(imgs)
         threshold = self.config.image_score_threshold
         out: dict[str, dict[str, Any]] = {}
@@ -255,7 +259,7 @@ class _Media:
             if _dropped(attrib, img.getparent(), real_src, alt):
                 counts["images/dropped/filter"] += 1
                 continue
-            picture = next(img.iterancestors("picture"), None)
+            picture = pictures.get(img)
             width = _dimension(attrib.get("width"))
             height = _dimension(attrib.get("height"))
             srcset = attrib.get("srcset", "")

@@ -109,6 +109,15 @@ def under_marked(
     return out
 
 
+def descendants_of(root: HtmlElement, tags: Iterable[str]) -> set[HtmlElement]:
+    """The elements under ``root`` that have an ancestor among ``tags`` (each visited once)."""
+    inside: set[HtmlElement] = set()
+    for el in root.iter(*tags):
+        if el not in inside:
+            inside.update(el.iterdescendants())
+    return inside
+
+
 def text_content(el: HtmlElement) -> str:
     """All the text inside ``el`` (``HtmlElement.text_content()``, for any element)."""
     return (el.text or "") if not len(el) else _STRING(el)

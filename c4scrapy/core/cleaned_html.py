@@ -73,7 +73,7 @@ from typing import TYPE_CHECKING, Any
 import lxml.html
 from lxml import etree
 
-from c4scrapy.core.selectors import descendants_of, select, text_content, under_marked
+from c4scrapy.core.selectors import AncestorCheck, select, text_content, under_marked
 from c4scrapy.core.text import word_count
 from c4scrapy.core.urls import UrlCache, UrlResolver, url_scheme
 
@@ -394,9 +394,9 @@ def _rewrite_and_prune(
     add_names = names.extend
     structured: set[HtmlElement] = set()  # for judge: blocks with structure inside
     unwrapped: dict[HtmlElement, tuple[int, int]] = {}  # what each leaves in its parent
-    # Found once from the top: an ancestor walk per element is O(n x depth).
-    in_code = descendants_of(wrapper, ("pre", "code"))
-    exempt = descendants_of(wrapper, _THRESHOLD_EXEMPT_ANCESTORS) if judge else set()
+    in_code = AncestorCheck.tags(("pre", "code"))
+    exempt = AncestorCheck.tags(_THRESHOLD_EXEMPT_ANCESTORS)
+    marked: dict[HtmlElement, int] = {}  # parent -> its children marked to go or unwrap
     for el in reversed(list(wrapper.iterdescendants())):
         tag = el.tag
         if tag in _REWRITTEN:
@@ -423,7 +423,7 @@ def _rewrite_and_prune(
                         or rules.exclusion(image[1], True, exclude_external=False)
                     )
                 ):
-                    _drop(el, False)
+                    _drop(el, False, marked)
                     continue
                 if image[0] != el.get("src"):
                     el.set("src", image[0])
@@ -444,6 +444,8 @@ def _rewrite_and_prune(
                     structured.add(el.getparent())
                 unwrapped[el] = _left(el, unwrapped)
                 el.tag = _UNWRAPPED
+                parent = el.getparent()
+                marked[parent] = marked.get(parent, 0) + 1
                 continue
         if judge:
             if tag in STRUCTURE or el in structured:
@@ -452,19 +454,20 @@ def _rewrite_and_prune(
                 tag in TEXT_BLOCKS
                 and el not in structured
                 and word_count(text_content(el)) < threshold
-                and el not in exempt
+                and not exempt(el)
             ):
-                _drop(el, True)
+                _drop(el, True, marked)
                 continue
-        if tag not in _KEEP_EMPTY:
-            children, text = _left(el, unwrapped)
+        count = len(el)
+        if tag not in _KEEP_EMPTY and (not count or count == marked.get(el)):
+            children, text = _left(el, unwrapped) if count else (0, _text_kind(el.text))
             if (
                 not children
                 and text < _VISIBLE
                 and (tag != "a" or el.get("href") is not None)
-                and el not in in_code
+                and not in_code(el)
             ):
-                _drop(el, tag in TEXT_BLOCKS or text > _NO_TEXT)
+                _drop(el, tag in TEXT_BLOCKS or text > _NO_TEXT, marked)
                 continue
         add_names(el.keys())
     return set(names)
@@ -576,9 +579,11 @@ def _left(el: HtmlElement, unwrapped: dict[HtmlElement, tuple[int, int]]) -> tup
     return children, text
 
 
-def _drop(el: HtmlElement, separate: bool) -> None:
+def _drop(el: HtmlElement, separate: bool, marked: dict[HtmlElement, int]) -> None:
     """Mark ``el`` to be removed with its content, keeping its tail (after a space if
-    ``separate``)."""
+    ``separate``), and count it in ``marked`` for its parent."""
+    parent = el.getparent()
+    marked[parent] = marked.get(parent, 0) + 1
     if separate:
         tail = el.tail
         try:

@@ -80,42 +80,45 @@ def select(root: HtmlElement, selector: str) -> list[HtmlElement]:
     return [el for el in compiled(root) if isinstance(el.tag, str)]
 
 
-def under_marked(
-    elements: Iterable[HtmlElement], marked: Callable[[HtmlElement], bool]
-) -> list[bool]:
-    """For each element, whether one of its ancestors is ``marked``: each ancestor is
-    looked at once for all the elements (an ancestor walk per element is O(n x depth))."""
-    covered: dict[HtmlElement, bool] = {}  # an ancestor -> it or one above it is marked
-    out = []
-    for el in elements:
+class AncestorCheck:
+    """Whether an element has a ``marked`` ancestor, each ancestor looked at once over all
+    the questions (a walk up per element is O(n x depth) under deep nesting). The answers
+    hold while the ancestors asked about keep their tags and places."""
+
+    def __init__(self, marked: Callable[[HtmlElement], bool]) -> None:
+        self.marked = marked
+        self.known: dict[HtmlElement, bool] = {}  # node -> it or one above it is marked
+
+    def __call__(self, el: HtmlElement) -> bool:
         path = []
         node = el.getparent()
         verdict = False
         while node is not None:
-            known = covered.get(node)
+            known = self.known.get(node)
             if known is not None:
                 verdict = known
                 break
-            if marked(node):
-                verdict = True
+            if self.marked(node):
+                verdict = self.known[node] = True
                 break
             path.append(node)
             node = node.getparent()
         for node in path:
-            covered[node] = verdict
-        if node is not None:
-            covered[node] = verdict
-        out.append(verdict)
-    return out
+            self.known[node] = verdict
+        return verdict
+
+    @classmethod
+    def tags(cls, tags: Iterable[str]) -> AncestorCheck:
+        names = frozenset(tags)
+        return cls(lambda el: el.tag in names)
 
 
-def descendants_of(root: HtmlElement, tags: Iterable[str]) -> set[HtmlElement]:
-    """The elements under ``root`` that have an ancestor among ``tags`` (each visited once)."""
-    inside: set[HtmlElement] = set()
-    for el in root.iter(*tags):
-        if el not in inside:
-            inside.update(el.iterdescendants())
-    return inside
+def under_marked(
+    elements: Iterable[HtmlElement], marked: Callable[[HtmlElement], bool]
+) -> list[bool]:
+    """For each element, whether one of its ancestors is ``marked`` (``AncestorCheck``)."""
+    check = AncestorCheck(marked)
+    return [check(el) for el in elements]
 
 
 def text_content(el: HtmlElement) -> str:

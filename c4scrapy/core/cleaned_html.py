@@ -309,10 +309,6 @@ def clean_tree(
     etree.strip_tags(wrapper, *unwrapped)
     wrapper.attrib.clear()
     names = _rewrite_and_prune(wrapper, config, base_url, rules, cache)
-    # The walk only marked what goes: removing it here, in C, keeps the work linear (moving
-    # each tail by hand re-copied a growing text on every removal).
-    etree.strip_elements(wrapper, _REMOVED, with_tail=False)
-    etree.strip_tags(wrapper, _UNWRAPPED)
     _strip_attributes(wrapper, names, config.keep_data_attributes)
 
 
@@ -458,9 +454,8 @@ def _rewrite_and_prune(
             ):
                 _drop(el, True, marked)
                 continue
-        count = len(el)
-        if tag not in _KEEP_EMPTY and (not count or count == marked.get(el)):
-            children, text = _left(el, unwrapped) if count else (0, _text_kind(el.text))
+        if tag not in _KEEP_EMPTY and (not len(el) or (marked and len(el) == marked.get(el))):
+            children, text = _left(el, unwrapped)
             if (
                 not children
                 and text < _VISIBLE
@@ -470,6 +465,12 @@ def _rewrite_and_prune(
                 _drop(el, tag in TEXT_BLOCKS or text > _NO_TEXT, marked)
                 continue
         add_names(el.keys())
+    # The walk only marked what goes: removing it here, in C, keeps the work linear (moving
+    # each tail by hand re-copied a growing text on every removal).
+    if len(unwrapped) < sum(marked.values()):
+        etree.strip_elements(wrapper, _REMOVED, with_tail=False)
+    if unwrapped:
+        etree.strip_tags(wrapper, _UNWRAPPED)
     return set(names)
 
 
@@ -563,7 +564,8 @@ def _left(el: HtmlElement, unwrapped: dict[HtmlElement, tuple[int, int]]) -> tup
     """(child elements, kind of text) that ``el`` will hold once its marked children are
     removed or unwrapped: ``len(el)`` and ``el.text`` of the cleaned tree."""
     children = 0
-    text = _text_kind(el.text)
+    own = el.text
+    text = _NO_TEXT if not own else _BLANK if own.isspace() else _VISIBLE
     for child in el:
         tag = child.tag
         if tag == _UNWRAPPED:

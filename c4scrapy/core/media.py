@@ -80,6 +80,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from c4scrapy.core.selectors import AncestorCheck
 from c4scrapy.core.text import collapse_whitespace, truncate_words
 from c4scrapy.core.urls import UrlCache, UrlResolver, domain_matches, host_of
 
@@ -239,11 +240,9 @@ class _Media:
         if not imgs:
             return []
         # Crawl4AI never sees <noscript>, so its copies stay out of the page's positions.
-        # Ancestors are found from the top once: a walk up per image is O(n x depth).
-        top = imgs[0].getroottree().getroot()
-        noscript = {img for el in top.iter("noscript") for img in el.iter("img")}
-        in_noscript = [img in noscript for img in imgs]
-        pictures = {img: el for el in top.iter("picture") for img in el.iter("img")}
+        noscript = AncestorCheck.tags(("noscript",))
+        in_noscript = [noscript(img) for img in imgs]
+        picture_of = AncestorCheck.tags(("picture",)).nearest
         total = len(imgs) - sum(in_noscript) or len(imgs)
         threshold = self.config.image_score_threshold
         out: dict[str, dict[str, Any]] = {}
@@ -259,7 +258,7 @@ class _Media:
             if _dropped(attrib, img.getparent(), real_src, alt):
                 counts["images/dropped/filter"] += 1
                 continue
-            picture = pictures.get(img)
+            picture = picture_of(img)
             width = _dimension(attrib.get("width"))
             height = _dimension(attrib.get("height"))
             srcset = attrib.get("srcset", "")

@@ -81,31 +81,33 @@ def select(root: HtmlElement, selector: str) -> list[HtmlElement]:
 
 
 class AncestorCheck:
-    """Whether an element has a ``marked`` ancestor, each ancestor looked at once over all
+    """The nearest ``marked`` ancestor of an element, each ancestor looked at once over all
     the questions (a walk up per element is O(n x depth) under deep nesting). The answers
     hold while the ancestors asked about keep their tags and places."""
 
     def __init__(self, marked: Callable[[HtmlElement], bool]) -> None:
         self.marked = marked
-        self.known: dict[HtmlElement, bool] = {}  # node -> it or one above it is marked
+        self.known: dict[HtmlElement, HtmlElement | None] = {}  # node -> nearest, self too
 
-    def __call__(self, el: HtmlElement) -> bool:
+    def nearest(self, el: HtmlElement) -> HtmlElement | None:
         path = []
         node = el.getparent()
-        verdict = False
+        found = None
         while node is not None:
-            known = self.known.get(node)
-            if known is not None:
-                verdict = known
+            if node in self.known:
+                found = self.known[node]
                 break
             if self.marked(node):
-                verdict = self.known[node] = True
+                found = self.known[node] = node
                 break
             path.append(node)
             node = node.getparent()
         for node in path:
-            self.known[node] = verdict
-        return verdict
+            self.known[node] = found
+        return found
+
+    def __call__(self, el: HtmlElement) -> bool:
+        return self.nearest(el) is not None
 
     @classmethod
     def tags(cls, tags: Iterable[str]) -> AncestorCheck:

@@ -107,7 +107,7 @@ def _normalize(href: str, base: str, keep_fragment: bool) -> tuple[str, str] | N
         netloc = parts.netloc.rsplit("@", 1)[0] + "@" + netloc
     query = strip_tracking(parts.query)
     path = parts.path or "/"
-    if "/." in path or "%2" in path:
+    if "/." in path or "%2e" in path or "%2E" in path:
         path = _remove_dot_segments(path)  # _join did it for relative hrefs only
     fragment = parts.fragment if keep_fragment else ""
     return urlunsplit((scheme, netloc, path, query, fragment)), host
@@ -357,9 +357,9 @@ class UrlResolver:
         if match is None:
             return None
         origin, host, rest, fragment = match.groups()
-        if "utm_" in rest or "clid=" in rest or "%2" in rest or "'" in rest:
-            return None  # tracking parameters, maybe "%2e" segments, maybe "'" in the query
-        if host and (host[-1].isdigit() or "0x" in host or host[-1] == "."):
+        if "utm_" in rest or "clid=" in rest or "'" in rest or "%2e" in rest or "%2E" in rest:
+            return None  # tracking parameters, "'" in the query, "%2e" dot segments
+        if origin and (host[-1].isdigit() or "0x" in host or host[-1] == "."):
             return None  # maybe an IPv4 address in another form
         if origin:
             url = origin + rest if rest[:1] == "/" else f"{origin}/{rest}"

@@ -454,8 +454,14 @@ def _rewrite_and_prune(
             ):
                 _drop(el, True, marked)
                 continue
-        if tag not in _KEEP_EMPTY and (not len(el) or (marked and len(el) == marked.get(el))):
-            children, text = _left(el, unwrapped)
+        if tag not in _KEEP_EMPTY:
+            if not len(el):  # most elements: _left inline
+                own = el.text
+                children, text = 0, _NO_TEXT if not own else _BLANK if own.isspace() else _VISIBLE
+            elif marked and len(el) == marked.get(el):  # all its children go or unwrap
+                children, text = _left(el, unwrapped)
+            else:
+                children, text = 1, _VISIBLE
             if (
                 not children
                 and text < _VISIBLE

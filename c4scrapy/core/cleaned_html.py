@@ -454,20 +454,15 @@ def _rewrite_and_prune(
             ):
                 _drop(el, True, marked)
                 continue
-        if tag not in _KEEP_EMPTY:
-            if not len(el):  # most elements: _left inline
+        if not len(el):  # most elements: _left's test inline
+            if tag not in _KEEP_EMPTY:
                 own = el.text
-                children, text = 0, _NO_TEXT if not own else _BLANK if own.isspace() else _VISIBLE
-            elif marked and len(el) == marked.get(el):  # all its children go or unwrap
-                children, text = _left(el, unwrapped)
-            else:
-                children, text = 1, _VISIBLE
-            if (
-                not children
-                and text < _VISIBLE
-                and (tag != "a" or el.get("href") is not None)
-                and not in_code(el)
-            ):
+                if (not own or own.isspace()) and _removable(el, tag, in_code):
+                    _drop(el, tag in TEXT_BLOCKS or bool(own), marked)
+                    continue
+        elif marked and len(el) == marked.get(el) and tag not in _KEEP_EMPTY:
+            children, text = _left(el, unwrapped)  # all its children go or unwrap
+            if not children and text < _VISIBLE and _removable(el, tag, in_code):
                 _drop(el, tag in TEXT_BLOCKS or text > _NO_TEXT, marked)
                 continue
         add_names(el.keys())
@@ -585,6 +580,11 @@ def _left(el: HtmlElement, unwrapped: dict[HtmlElement, tuple[int, int]]) -> tup
         if text < _VISIBLE:
             text = max(text, _text_kind(child.tail))
     return children, text
+
+
+def _removable(el: HtmlElement, tag: str, in_code: AncestorCheck) -> bool:
+    """Whether an element with nothing visible in it goes (step 7)."""
+    return (tag != "a" or el.get("href") is not None) and not in_code(el)
 
 
 def _drop(el: HtmlElement, separate: bool, marked: dict[HtmlElement, int]) -> None:

@@ -43,6 +43,7 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,10 +51,10 @@ import lxml.html
 from lxml import etree
 
 import c4scrapy.core.page as page_module
-import c4scrapy.core.urls
 from c4scrapy import CrawlerRunConfig, extract_page
 from c4scrapy.core.page import parse_html
 from c4scrapy.core.selectors import plain_proxies
+from c4scrapy.core.urls import UrlCache
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -124,16 +125,16 @@ def timed(
 Pages = list[tuple[Path, str]]
 
 
-def first_visit() -> Callable[[], None]:
-    """A reset that puts c4scrapy's URL caches back as they are now (the one shared across
-    pages; the per-page ones emptied), so that every repeat of a page sees it for the first
-    time after the pages before it (as a crawl does), not warmed by its own previous run."""
-    saved = dict(c4scrapy.core.urls._SHARED)
+def first_visit(cache: UrlCache) -> Callable[[], None]:
+    """A reset that puts ``cache`` back as it is now (what the pages before left for the
+    site; the per-page tables emptied), so that every repeat of a page sees it for the
+    first time after the pages before it (as a crawl does), not warmed by its own previous
+    run."""
+    saved = dict(cache.shared)
 
     def reset() -> None:
-        c4scrapy.core.urls._SHARED.clear()
-        c4scrapy.core.urls._SHARED.update(saved)
-        c4scrapy.core.urls._page_cache.cache_clear()
+        cache.clear()
+        cache.shared.update(saved)
 
     return reset
 
@@ -144,19 +145,19 @@ def measure_ours(pages: Pages, repeat: int) -> dict[str, Any]:
     full = CrawlerRunConfig()
     series: dict[str, list[float]] = {"floor": [], "parse": [], "no_markdown": [], "full": []}
     sizes, failures = [], 0
+    cache = UrlCache()  # the crawl's: what the pages before left
     first_path, first_url = pages[0]
-    extract_page(read_page(first_path), first_url, full)  # warm-up: imports, caches
+    extract_page(read_page(first_path), first_url, full, cache=cache)  # warm-up: imports
     for path, url in pages:
         data = read_page(path)
         sizes.append(len(data))
         series["floor"].append(timed(repeat, lxml.html.fromstring, data))
         series["parse"].append(timed(repeat, parse_html, data, url))
-        reset = first_visit()
-        series["no_markdown"].append(
-            timed(repeat, extract_page, data, url, no_markdown, reset=reset)
-        )
-        series["full"].append(timed(repeat, extract_page, data, url, full, reset=reset))
-        if not extract_page(data, url, full).success:
+        reset = first_visit(cache)
+        run = partial(extract_page, cache=cache)
+        series["no_markdown"].append(timed(repeat, run, data, url, no_markdown, reset=reset))
+        series["full"].append(timed(repeat, run, data, url, full, reset=reset))
+        if not extract_page(data, url, full, cache=cache).success:
             failures += 1
     return {"series": series, "sizes": sizes, "failures": failures}
 
@@ -281,12 +282,13 @@ def budget(site: Site, repeat: int, limit: int) -> dict[str, Any]:
     config = CrawlerRunConfig(markdown_generator=None)
     series: dict[str, list[float]] = defaultdict(list)
     counts: dict[str, list[int]] = defaultdict(list)
+    cache = UrlCache()
     for path, url in list(site.urls.items())[: limit or None]:
         data = read_page(path)
         floor = timed(repeat, lxml.html.fromstring, data)
         parse = timed(repeat, parse_html, data, url)
         visit = timed(repeat, _parse_and_visit, data, url) - parse
-        whole, parts = _timed_parts(data, url, config, repeat)
+        whole, parts = _timed_parts(data, url, config, repeat, cache)
         removal, serialise = parts.pop("removal"), parts.pop("serialise")
         cleaning = parts.pop("cleaned_html")
         figures = {
@@ -340,10 +342,10 @@ def budget(site: Site, repeat: int, limit: int) -> dict[str, Any]:
 
 
 def _timed_parts(
-    data: bytes, url: str, config: CrawlerRunConfig, repeat: int
+    data: bytes, url: str, config: CrawlerRunConfig, repeat: int, cache: UrlCache
 ) -> tuple[float, dict[str, float]]:
-    """Seconds of extract_page (first visit) and of each ``BUDGET_PARTS`` label, from its
-    fastest run."""
+    """Seconds of extract_page (first visit of ``cache``) and of each ``BUDGET_PARTS``
+    label, from its fastest run."""
     spent: dict[str, float] = {}
 
     def timing(label: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -359,14 +361,14 @@ def _timed_parts(
     originals = [(module, name, getattr(module, name)) for module, name, _ in BUDGET_PARTS]
     for (module, name, function), (*_, label) in zip(originals, BUDGET_PARTS, strict=True):
         setattr(module, name, timing(label, function))
-    reset = first_visit()
+    reset = first_visit(cache)
     best: tuple[float, dict[str, float]] = (float("inf"), {})
     try:
         for _ in range(repeat):
             reset()
             spent.update(dict.fromkeys((label for *_, label in BUDGET_PARTS), 0.0))
             started = time.perf_counter()
-            extract_page(data, url, config)
+            extract_page(data, url, config, cache=cache)
             whole = time.perf_counter() - started
             if whole < best[0]:
                 best = (whole, dict(spent))
@@ -385,13 +387,13 @@ def _parse_and_visit(data: bytes, url: str) -> None:
 
 #: (label, file suffix, function) of extract_page's parts, for the time-by-part table.
 PARTS = (
-    ("parse (charset + parsel)", "extract/page.py", "parse_html"),
-    ("metadata", "extract/metadata.py", "extract_metadata"),
-    ("links", "extract/links.py", "extract_links"),
-    ("media", "extract/media.py", "extract_media"),
-    ("tables", "extract/tables.py", "extract_tables"),
-    ("cleaned_html", "extract/content.py", "clean_html"),
-    ("markdown", "extract/content.py", "generate_markdown"),
+    ("parse (charset + parsel)", "core/page.py", "parse_html"),
+    ("metadata", "core/metadata.py", "extract_metadata"),
+    ("links", "core/links.py", "extract_links"),
+    ("media", "core/media.py", "extract_media"),
+    ("tables", "core/tables.py", "extract_tables"),
+    ("cleaned_html", "core/cleaned_html.py", "clean_html"),
+    ("markdown", "core/cleaned_html.py", "generate_markdown"),
 )
 
 
@@ -399,10 +401,11 @@ def profile(site: Site, top: int, limit: int) -> None:
     """One pass of the full extract_page under cProfile: time by part, then hot spots."""
     pages = [(read_page(p), url) for p, url in list(site.urls.items())[: limit or None]]
     config = CrawlerRunConfig()
+    cache = UrlCache()
     profiler = cProfile.Profile()
     profiler.enable()
     for data, url in pages:
-        extract_page(data, url, config)
+        extract_page(data, url, config, cache=cache)
     profiler.disable()
     stats = pstats.Stats(profiler)
     entries = stats.stats  # type: ignore[attr-defined]

@@ -75,9 +75,9 @@ from typing import TYPE_CHECKING, Any
 import lxml.html
 from lxml import etree
 
-from c4scrapy.core.selectors import select, text_content
+from c4scrapy.core.selectors import AncestorCheck, select, text_content, under_marked
 from c4scrapy.core.text import word_count
-from c4scrapy.core.urls import UrlResolver, url_scheme
+from c4scrapy.core.urls import UrlCache, UrlResolver, url_scheme
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -212,11 +212,15 @@ _SRCSETS = ("srcset", "data-srcset", "data-lazy-srcset")
 _UNWRAPPED_SCHEMES = frozenset({"javascript", "data", "vbscript", "about", "blob"})
 _REWRITTEN = frozenset({"a", "img", "picture"}) | _MEDIA_SRC
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-#: A tag name (not HTML's) that marks the excluded_selector matches for one C-level strip.
+#: Tag names (not HTML's) that mark the elements to remove with their content (keeping their
+#: tail) and the elements to unwrap, for one C-level strip of each.
 _REMOVED = "c4scrapy-removed"
+_UNWRAPPED = "c4scrapy-unwrapped"
 #: Attribute names ``etree.strip_attributes`` takes as they are (others could read as
 #: ``{namespace}name`` or ``prefix:name``).
 _SIMPLE_NAME = re.compile(r"[a-z0-9_.\-]+\Z").match
+#: Above this many names, ``etree.strip_attributes`` (names x attributes) loses to a visit.
+_MAX_STRIPPED_NAMES = 200
 
 
 @dataclasses.dataclass
@@ -235,16 +239,17 @@ def clean_html(
     rules: SiteRules,
     *,
     in_place: bool = False,
+    cache: UrlCache | None = None,
 ) -> str:
     """cleaned_html of ``roots`` (see the module doc); '' without roots.
 
     The roots are copied first, unless ``in_place``: then they are cleaned where they are,
     which takes their page apart (for a tree nobody else reads: one that ``extract_page``
-    parsed itself)."""
+    parsed itself). ``cache`` is the ``UrlCache`` of its URL resolvers."""
     wrapper = _wrap_roots(roots, config, in_place)
     if wrapper is None:
         return ""
-    clean_tree(wrapper, config, base_url, rules)
+    clean_tree(wrapper, config, base_url, rules, cache=cache)
     return lxml.html.tostring(wrapper, encoding="unicode")
 
 
@@ -284,7 +289,12 @@ def generate_markdown(
 
 
 def clean_tree(
-    wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rules: SiteRules
+    wrapper: HtmlElement,
+    config: CrawlerRunConfig,
+    base_url: str,
+    rules: SiteRules,
+    *,
+    cache: UrlCache | None = None,
 ) -> None:
     """Steps 1 (except excluded_selector) to 7 of the module doc, in place on ``wrapper``."""
     mermaid_to_code(wrapper)
@@ -301,7 +311,7 @@ def clean_tree(
     unwrapped = ("html", "body", *ONLY_TEXT_UNWRAPPED) if config.only_text else ("html", "body")
     etree.strip_tags(wrapper, *unwrapped)
     wrapper.attrib.clear()
-    names = _rewrite_and_prune(wrapper, config, base_url, rules)
+    names = _rewrite_and_prune(wrapper, config, base_url, rules, cache)
     _strip_attributes(wrapper, names, config.keep_data_attributes)
 
 
@@ -362,12 +372,11 @@ def _wrap_roots(
         excluded.update(select(roots[0].getroottree().getroot(), config.excluded_selector))
     excluded_tags = frozenset(config.excluded_tags)
     copies: list[tuple[HtmlElement, HtmlElement]] = []
-    for root in roots:
-        if root in excluded or root.tag in excluded_tags:
-            continue
-        if (excluded or excluded_tags) and any(
-            a in excluded or a.tag in excluded_tags for a in root.iterancestors()
-        ):
+    outside = [False] * len(roots)
+    if excluded or excluded_tags:
+        outside = under_marked(roots, lambda el: el in excluded or el.tag in excluded_tags)
+    for root, dropped in zip(roots, outside, strict=True):
+        if dropped or root in excluded or root.tag in excluded_tags:
             continue
         copies.append((root, root if in_place else copy.deepcopy(root)))
     if not copies:
@@ -395,31 +404,26 @@ def _wrap_roots(
 def _mapped(
     original: HtmlElement, duplicate: HtmlElement, targets: set[HtmlElement]
 ) -> list[HtmlElement]:
-    """The elements of ``duplicate`` at the places of ``targets`` inside ``original``."""
-    out = []
-    for target in targets:
-        path = []
-        el = target
-        while el is not original:
-            parent = el.getparent()
-            if parent is None:
-                break
-            path.append(parent.index(el))
-            el = parent
-        else:
-            node = duplicate
-            for i in reversed(path):
-                node = node[i]
-            out.append(node)
-    return out
+    """The elements of ``duplicate`` at the places of ``targets`` inside ``original`` (a
+    deep copy has the same nodes in the same order)."""
+    return [
+        copied
+        for node, copied in zip(original.iter(), duplicate.iter(), strict=True)
+        if node in targets
+    ]
 
 
 def _rewrite_and_prune(
-    wrapper: HtmlElement, config: CrawlerRunConfig, base_url: str, rules: SiteRules
+    wrapper: HtmlElement,
+    config: CrawlerRunConfig,
+    base_url: str,
+    rules: SiteRules,
+    cache: UrlCache | None,
 ) -> set[str]:
-    """Steps 3, 4, 6 and 7 in one bottom-up walk: each element is rewritten, unwrapped or
-    dropped once everything inside it has been. Returns the attribute names of the
-    elements that stay, for step 5."""
+    """Steps 3, 4, 6 and 7 in one bottom-up walk: each element is rewritten, or marked to
+    be unwrapped or dropped, once everything inside it has been (``clean_tree`` then
+    removes the marked ones). Returns the attribute names of the elements that stay, for
+    step 5."""
     exclude_external = config.exclude_external_links
     social = config.exclude_social_media_links
     filtering = exclude_external or social or bool(rules.exclude_domains)
@@ -428,11 +432,15 @@ def _rewrite_and_prune(
     threshold = config.word_count_threshold
     judge = threshold > 1
     links: dict[str, tuple[str | None, bool]] = {}
-    pages = UrlResolver(base_url, keep_fragment=True)
-    files = UrlResolver(base_url)
+    pages = UrlResolver(base_url, keep_fragment=True, cache=cache)
+    files = UrlResolver(base_url, cache=cache)
     names: list[str] = []  # with repeats: one set at the end is cheaper than one update each
     add_names = names.extend
     structured: set[HtmlElement] = set()  # for judge: blocks with structure inside
+    unwrapped: dict[HtmlElement, tuple[int, int]] = {}  # what each leaves in its parent
+    in_code = AncestorCheck.tags(("pre", "code"))
+    exempt = AncestorCheck.tags(_THRESHOLD_EXEMPT_ANCESTORS)
+    marked: dict[HtmlElement, int] = {}  # parent -> its children marked to go or unwrap
     for el in reversed(list(wrapper.iterdescendants())):
         tag = el.tag
         if tag in _REWRITTEN:
@@ -459,7 +467,7 @@ def _rewrite_and_prune(
                         or rules.exclusion(image[1], True, exclude_external=False)
                     )
                 ):
-                    _drop(el, False)
+                    _drop(el, False, marked)
                     continue
                 if image[0] != el.get("src"):
                     el.set("src", image[0])
@@ -478,7 +486,10 @@ def _rewrite_and_prune(
             if unwrap:
                 if el in structured:
                     structured.add(el.getparent())
-                _unwrap(el)
+                unwrapped[el] = _left(el, unwrapped)
+                el.tag = _UNWRAPPED
+                parent = el.getparent()
+                marked[parent] = marked.get(parent, 0) + 1
                 continue
         if judge:
             if tag in STRUCTURE or el in structured:
@@ -487,20 +498,28 @@ def _rewrite_and_prune(
                 tag in TEXT_BLOCKS
                 and el not in structured
                 and word_count(text_content(el)) < threshold
-                and next(el.iterancestors(*_THRESHOLD_EXEMPT_ANCESTORS), None) is None
+                and not exempt(el)
             ):
-                _drop(el, True)
+                _drop(el, True, marked)
                 continue
-        if not len(el) and tag not in _KEEP_EMPTY:
-            text = el.text
-            if (
-                (not text or text.isspace())
-                and (tag != "a" or el.get("href") is not None)
-                and next(el.iterancestors("pre", "code"), None) is None
-            ):
-                _drop(el, tag in TEXT_BLOCKS or bool(text))
+        if not len(el):  # most elements: _left's test inline
+            if tag not in _KEEP_EMPTY:
+                own = el.text
+                if (not own or own.isspace()) and _removable(el, tag, in_code):
+                    _drop(el, tag in TEXT_BLOCKS or bool(own), marked)
+                    continue
+        elif marked and len(el) == marked.get(el) and tag not in _KEEP_EMPTY:
+            children, text = _left(el, unwrapped)  # all its children go or unwrap
+            if not children and text < _VISIBLE and _removable(el, tag, in_code):
+                _drop(el, tag in TEXT_BLOCKS or text > _NO_TEXT, marked)
                 continue
         add_names(el.keys())
+    # The walk only marked what goes: removing it here, in C, keeps the work linear (moving
+    # each tail by hand re-copied a growing text on every removal).
+    if len(unwrapped) < sum(marked.values()):
+        etree.strip_elements(wrapper, _REMOVED, with_tail=False)
+    if unwrapped:
+        etree.strip_tags(wrapper, _UNWRAPPED)
     return set(names)
 
 
@@ -508,14 +527,17 @@ def _strip_attributes(wrapper: HtmlElement, names: set[str], keep_data: bool) ->
     """Step 5: drop every attribute not in KEPT_ATTRIBUTES (nor ``data-*`` if kept).
 
     ``names`` are the attribute names in the tree; the simple ones go to
-    ``etree.strip_attributes`` (C); an element with another one gets its kept attributes
-    set again."""
+    ``etree.strip_attributes`` (C), unless there are so many that its matching of every
+    attribute against every name would cost more than a visit; an element with another
+    one gets its kept attributes set again."""
     names -= KEPT_ATTRIBUTES
     if keep_data:
         names = {name for name in names if not name.startswith("data-")}
     if not names:
         return
     simple = [name for name in names if _SIMPLE_NAME(name)]
+    if len(simple) > _MAX_STRIPPED_NAMES:
+        simple = []
     if simple:
         etree.strip_attributes(wrapper, *simple)
     if len(simple) < len(names):
@@ -577,42 +599,54 @@ def _image_src(img: HtmlElement, resolver: UrlResolver) -> tuple[str, str] | Non
     return resolver.resolve(src)
 
 
-def _drop(el: HtmlElement, separate: bool) -> None:
-    """Remove ``el`` and its content, keeping its tail (after a space if ``separate``)."""
+#: What ``_left`` says of a text: none, only whitespace, or visible.
+_NO_TEXT, _BLANK, _VISIBLE = 0, 1, 2
+
+
+def _text_kind(text: str | None) -> int:
+    if not text:
+        return _NO_TEXT
+    return _BLANK if text.isspace() else _VISIBLE
+
+
+def _left(el: HtmlElement, unwrapped: dict[HtmlElement, tuple[int, int]]) -> tuple[int, int]:
+    """(child elements, kind of text) that ``el`` will hold once its marked children are
+    removed or unwrapped: ``len(el)`` and ``el.text`` of the cleaned tree."""
+    children = 0
+    own = el.text
+    text = _NO_TEXT if not own else _BLANK if own.isspace() else _VISIBLE
+    for child in el:
+        tag = child.tag
+        if tag == _UNWRAPPED:
+            inner, inner_text = unwrapped[child]
+            children += inner
+            text = max(text, inner_text)
+        elif tag != _REMOVED:
+            children += 1
+            if text == _VISIBLE:
+                break  # el stays whatever else it holds
+        if text < _VISIBLE:
+            text = max(text, _text_kind(child.tail))
+    return children, text
+
+
+def _removable(el: HtmlElement, tag: str, in_code: AncestorCheck) -> bool:
+    """Whether an element with nothing visible in it goes (step 7)."""
+    return (tag != "a" or el.get("href") is not None) and not in_code(el)
+
+
+def _drop(el: HtmlElement, separate: bool, marked: dict[HtmlElement, int]) -> None:
+    """Mark ``el`` to be removed with its content, keeping its tail (after a space if
+    ``separate``), and count it in ``marked`` for its parent."""
     parent = el.getparent()
-    tail = el.tail
+    marked[parent] = marked.get(parent, 0) + 1
     if separate:
-        tail = " " + tail if tail else " "
-    if tail:
-        _add_text(parent, el.getprevious(), tail)
-    parent.remove(el)
-
-
-def _unwrap(el: HtmlElement) -> None:
-    """Replace ``el`` by what it holds: its text, children and tail stay where they were."""
-    parent = el.getparent()
-    previous = el.getprevious()
-    text, tail = el.text, el.tail
-    if text:
-        _add_text(parent, previous, text)
-    if tail:
-        if len(el):
-            _add_text(el, el[-1], tail)
-        else:
-            _add_text(parent, previous, tail)
-    for child in list(el):
-        el.addprevious(child)
-    parent.remove(el)
-
-
-def _add_text(parent: HtmlElement, previous: HtmlElement | None, text: str) -> None:
-    """Put ``text`` after ``previous`` (a child of ``parent``), or first in ``parent``."""
-    owner, slot = (previous, "tail") if previous is not None else (parent, "text")
-    value = (getattr(owner, slot) or "") + text
-    try:
-        setattr(owner, slot, value)
-    except ValueError:  # C0 controls: libxml2 keeps them from the page, lxml refuses them
-        setattr(owner, slot, _CONTROL_CHARS.sub("", value))
+        tail = el.tail
+        try:
+            el.tail = " " + tail if tail else " "
+        except ValueError:  # C0 controls: libxml2 keeps them from the page, lxml refuses them
+            el.tail = " " + _CONTROL_CHARS.sub("", tail or "")
+    el.tag = _REMOVED
 
 
 def _set(el: HtmlElement, name: str, value: str) -> None:

@@ -30,7 +30,7 @@ from lxml.etree import ParserError
 from w3lib.encoding import html_to_unicode
 
 from c4scrapy.core.text import collapse_whitespace
-from c4scrapy.core.urls import UrlResolver
+from c4scrapy.core.urls import UrlCache, UrlResolver
 
 #: Where a head ends: its closing tag, or the body opening when ``</head>`` is omitted.
 HEAD_END_RE = re.compile(rb"</head\s*>|<body[\s>/]", re.IGNORECASE)
@@ -49,9 +49,16 @@ def empty_head() -> dict[str, Any]:
     return {"title": None, "charset": None, "lang": None, "meta": {}, "link": {}, "jsonld": []}
 
 
-def parse_head(data: bytes | str, url: str, content_type: str | None = None) -> dict[str, Any]:
+def parse_head(
+    data: bytes | str,
+    url: str,
+    content_type: str | None = None,
+    *,
+    cache: UrlCache | None = None,
+) -> dict[str, Any]:
     """The head of the document that starts with ``data`` (bytes are decoded by the
-    ``Content-Type`` charset, a BOM, the ``<meta>`` charset, or detection)."""
+    ``Content-Type`` charset, a BOM, the ``<meta>`` charset, or detection); ``cache`` is
+    the ``UrlCache`` of its URL resolver."""
     if isinstance(data, bytes):
         end = head_end(data)
         _, text = html_to_unicode(content_type, data[:end] if end else data)
@@ -65,11 +72,13 @@ def parse_head(data: bytes | str, url: str, content_type: str | None = None) -> 
         doc = lxml.html.document_fromstring(text)
     except (ParserError, ValueError):
         return head
-    _fill(head, doc, url)
+    _fill(head, doc, url, cache)
     return head
 
 
-def _fill(head: dict[str, Any], doc: lxml.html.HtmlElement, url: str) -> None:
+def _fill(
+    head: dict[str, Any], doc: lxml.html.HtmlElement, url: str, cache: UrlCache | None
+) -> None:
     scope = doc.find("head")
     if scope is None:
         scope = doc
@@ -96,7 +105,7 @@ def _fill(head: dict[str, Any], doc: lxml.html.HtmlElement, url: str) -> None:
     head["lang"] = (lang or "").strip() or meta.get("content-language") or None
 
     links: dict[str, list[dict[str, str]]] = head["link"]
-    resolver = UrlResolver(url, keep_fragment=True)
+    resolver = UrlResolver(url, keep_fragment=True, cache=cache)
     for el in scope.iter("link"):
         rels = (el.get("rel") or "").lower().split()
         if not rels:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from c4scrapy.core.selectors import text_content
 from c4scrapy.core.text import collapse_whitespace
-from c4scrapy.core.urls import SiteRules, UrlResolver, registered_domain, url_scheme
+from c4scrapy.core.urls import SiteRules, UrlCache, UrlResolver, registered_domain, url_scheme
 
 if TYPE_CHECKING:
     from collections.abc import Container, Sequence
@@ -37,6 +37,7 @@ def extract_links(
     skip: Container[Any] = frozenset(),
     context: PageContext | None = None,
     counts: Counter[str] | None = None,
+    cache: UrlCache | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """``{"internal": [...], "external": [...]}`` in first-seen order, one entry per URL.
 
@@ -47,7 +48,7 @@ def extract_links(
     """
     counts = counts if counts is not None else Counter()
     buckets: dict[bool, dict[str, dict[str, Any]]] = {True: {}, False: {}}
-    resolver = UrlResolver(base_url)
+    resolver = UrlResolver(base_url, cache=cache)
     social = config.exclude_social_media_links
     exclude_external = config.exclude_external_links
     filtering = exclude_external or social or bool(rules.exclude_domains)

@@ -80,8 +80,9 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from c4scrapy.core.selectors import AncestorCheck
 from c4scrapy.core.text import collapse_whitespace, truncate_words
-from c4scrapy.core.urls import UrlResolver, domain_matches, host_of
+from c4scrapy.core.urls import UrlCache, UrlResolver, domain_matches, host_of
 
 if TYPE_CHECKING:
     from collections.abc import Container, Iterator, Sequence
@@ -155,11 +156,12 @@ def extract_media(
     *,
     skip: Container[HtmlElement] = frozenset(),
     counts: Counter[str] | None = None,
+    cache: UrlCache | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """``{"images": [...], "videos": [...], "audios": [...]}`` of the scope, in document
     order (see the module docstring for the fields, the filters and the score)."""
     counts = counts if counts is not None else Counter()
-    media = _Media(base_url, config, rules, counts)
+    media = _Media(base_url, config, rules, counts, cache)
     images: list[dict[str, Any]] = []
     if not config.exclude_all_images:
         images = media.images(scope_elements(roots, ("img",), skip))
@@ -189,17 +191,22 @@ def scope_elements(
 
 
 class _Media:
-    """One page's state: URL and description caches, the seen URLs, the counters."""
+    """One page's state: its URL resolver, the verdicts and descriptions, the seen URLs,
+    the counters."""
 
     def __init__(
-        self, base_url: str, config: CrawlerRunConfig, rules: SiteRules, counts: Counter[str]
+        self,
+        base_url: str,
+        config: CrawlerRunConfig,
+        rules: SiteRules,
+        counts: Counter[str],
+        cache: UrlCache | None = None,
     ) -> None:
         self.base_url = base_url
         self.config = config
         self.rules = rules
         self.counts = counts
-        self.resolved: dict[str, str | None] = {}
-        self.resolver = UrlResolver(base_url)
+        self.resolver = UrlResolver(base_url, cache=cache)
         self.verdicts: dict[str, str | None] = {}
         self.excluded: set[str] = set()
         self.texts: dict[HtmlElement, str] = {}
@@ -207,11 +214,8 @@ class _Media:
     # --- URLs ---------------------------------------------------------------------------
 
     def resolve(self, raw: str) -> str | None:
-        url = self.resolved.get(raw, "")
-        if url == "":
-            resolved = self.resolver.resolve(raw)  # normalize_url, cached across pages
-            url = self.resolved[raw] = resolved[0] if resolved else None
-        return url
+        resolved = self.resolver.resolve(raw)  # normalize_url, cached across pages
+        return resolved[0] if resolved else None
 
     def exclusion(self, url: str, *, image: bool) -> str | None:
         if not (self.rules.exclude_domains or (image and self.config.exclude_external_images)):
@@ -236,7 +240,9 @@ class _Media:
         if not imgs:
             return []
         # Crawl4AI never sees <noscript>, so its copies stay out of the page's positions.
-        in_noscript = [next(img.iterancestors("noscript"), None) is not None for img in imgs]
+        noscript = AncestorCheck.tags(("noscript",))
+        in_noscript = [noscript(img) for img in imgs]
+        picture_of = AncestorCheck.tags(("picture",)).nearest
         total = len(imgs) - sum(in_noscript) or len(imgs)
         threshold = self.config.image_score_threshold
         out: dict[str, dict[str, Any]] = {}
@@ -252,7 +258,7 @@ class _Media:
             if _dropped(attrib, img.getparent(), real_src, alt):
                 counts["images/dropped/filter"] += 1
                 continue
-            picture = next(img.iterancestors("picture"), None)
+            picture = picture_of(img)
             width = _dimension(attrib.get("width"))
             height = _dimension(attrib.get("height"))
             srcset = attrib.get("srcset", "")

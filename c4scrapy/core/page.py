@@ -11,7 +11,8 @@ Scopes (the README's selection matrix):
 A document that is not an HTML page gives ``success=False`` and an ``error_message``
 saying what it is: ``empty document`` (no elements and no text), ``not an HTML document:
 binary data`` (a PNG, PDF, ZIP... served as text/html: by a signature, or by the WHATWG
-sniffing rule's binary control characters in its first 1445 characters of text) or
+sniffing rule's binary control characters when they are at least 8 and 5% of its first
+1445 characters of text: a few stray ones in a text page are no sign) or
 ``not an HTML document: JSON``. Only the start of the text is looked at, so this costs
 nothing on real pages.
 """
@@ -46,9 +47,9 @@ from c4scrapy.core.links import extract_links
 from c4scrapy.core.markdown_result import MarkdownGenerationResult
 from c4scrapy.core.media import extract_media
 from c4scrapy.core.metadata import extract_metadata
-from c4scrapy.core.selectors import plain_proxies, select, text_content
+from c4scrapy.core.selectors import plain_proxies, select, text_content, under_marked
 from c4scrapy.core.tables import extract_tables
-from c4scrapy.core.urls import SiteRules, normalize_url
+from c4scrapy.core.urls import SiteRules, UrlCache, normalize_url
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -59,6 +60,9 @@ _DEFAULT_CONFIG = CrawlerRunConfig()
 #: The WHATWG MIME sniffing "binary data bytes": never in text (tab, LF, FF, CR and ESC are).
 _BINARY_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 _SNIFF_CHARS = 1445
+#: Binary data decoded as text has 9-45% of them; a text page may hold a few stray ones.
+_MIN_BINARY_CHARS = 8
+_BINARY_SHARE = 20  # 1 in 20: 5%
 #: The first _SNIFF_CHARS characters of an element's text (``itertext()`` joined), in C.
 _LEADING_TEXT = etree.XPath(f"substring(string(.), 1, {_SNIFF_CHARS})", smart_strings=False)
 #: Leading text of binary formats once decoded (leading U+FFFD/latin-1 bytes stripped).
@@ -133,6 +137,7 @@ def extract_page(
     status_code: int | None = None,
     content_type: str | None = None,
     counts: Counter[str] | None = None,
+    cache: UrlCache | None = None,
 ) -> PageItem:
     """Extract everything c4scrapy knows about one page; never raises for bad input.
 
@@ -141,6 +146,8 @@ def extract_page(
     such as ``response.selector``, or its lxml root), which is read but never modified.
     ``url`` is the page's final URL, against which (or its ``<base href>``) every link is
     resolved. ``counts``, if given, receives counters for stats (``links/internal``, ...).
+    ``cache`` keeps resolved hrefs for the pages to come (a crawl's ``UrlCache``; by default
+    the module's ``DEFAULT_CACHE``).
     """
     started = time.perf_counter()
     config = _as_config(config)
@@ -160,7 +167,7 @@ def extract_page(
         problem = sniff_not_html(doc)
         if problem:
             return _failed(item, problem, counts, started)
-        _fill(item, doc, url, config, counts, owned)
+        _fill(item, doc, url, config, counts, owned, cache)
     except Exception as exc:  # the item must say what happened; nothing escapes
         logger.debug("extraction of %s failed", url, exc_info=True)
         return _failed(item, f"extraction failed: {type(exc).__name__}: {exc}", counts, started)
@@ -174,7 +181,8 @@ def sniff_not_html(doc: HtmlElement) -> str | None:
     start = head.lstrip()
     if not start and not any(el.tag not in _SHELL_TAGS for el in doc.iter(etree.Element)):
         return "empty document"
-    binary = len(_BINARY_CHARS.findall(head)) > len(head) // 100 + 1
+    controls = len(_BINARY_CHARS.findall(head))
+    binary = controls >= _MIN_BINARY_CHARS and controls * _BINARY_SHARE >= len(head)
     bare = doc.find("head") is None  # text the parser had to wrap in <html> itself
     kind = _signature(start) if bare or binary else None
     if binary or kind:
@@ -203,6 +211,7 @@ def _fill(
     config: CrawlerRunConfig,
     counts: Counter[str],
     owned: bool,
+    cache: UrlCache | None,
 ) -> None:
     base_url = _base_url(doc, url)
     rules = SiteRules(
@@ -233,10 +242,19 @@ def _fill(
             context = PageContext.from_document(doc, item.metadata.get("description"))
         link_counts: Counter[str] = Counter()
         item.links = extract_links(
-            scope, base_url, config, rules, skip=skip, context=context, counts=link_counts
+            scope,
+            base_url,
+            config,
+            rules,
+            skip=skip,
+            context=context,
+            counts=link_counts,
+            cache=cache,
         )
         media_counts: Counter[str] = Counter()
-        item.media = extract_media(scope, base_url, config, rules, skip=skip, counts=media_counts)
+        item.media = extract_media(
+            scope, base_url, config, rules, skip=skip, counts=media_counts, cache=cache
+        )
         item.tables = extract_tables(scope, config, skip=skip, counts=counts)
 
         content_roots = scope
@@ -244,13 +262,15 @@ def _fill(
             body = doc.find("body")
             content_roots = [body] if body is not None else [doc]
         if config.target_elements:
-            selector = ", ".join(config.target_elements)  # one union: document order
-            content_roots = [el for root in content_roots for el in select(root, selector)]
+            # Matched on the whole document (linear there; see select), kept inside the roots.
+            inside = {el for root in content_roots for el in root.iter()}
+            selector = ", ".join(config.target_elements)
+            content_roots = [el for el in select(doc, selector) if el in inside]
             if not content_roots:
                 counts["selection/target_no_match"] += 1
         raw_html = raw_source(doc, config)
         item.cleaned_html = clean_html(
-            _outermost(content_roots), config, base_url, rules, in_place=owned
+            _outermost(content_roots), config, base_url, rules, in_place=owned, cache=cache
         )
     content = generate_markdown(item.cleaned_html, config, base_url, item.metadata, raw_html)
     item.fit_markdown = content.fit_markdown
@@ -274,7 +294,8 @@ def _outermost(elements: list[HtmlElement]) -> list[HtmlElement]:
     if len(elements) < 2:
         return elements
     chosen = set(elements)
-    return [el for el in elements if not any(parent in chosen for parent in el.iterancestors())]
+    nested = under_marked(elements, chosen.__contains__)
+    return [el for el, inside in zip(elements, nested, strict=True) if not inside]
 
 
 def _base_url(doc: HtmlElement, url: str) -> str:

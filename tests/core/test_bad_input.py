@@ -217,7 +217,7 @@ JUNK_HREFS = [
     ("http://<script>/", None),
     ("//", None),
     (":", "http://example.com/dir/:"),
-    ("http:///x", None),
+    ("http:///x", "http://x/"),  # as browsers read it: any number of slashes
     ("http://", None),
     ("http://example.com:99999/", None),
     ("http://example.com:-1/", None),

@@ -18,7 +18,7 @@ from c4scrapy._runtime import C4Runtime
 from c4scrapy.core.config import CacheMode, CrawlerRunConfig
 from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.items import PageItem
-from c4scrapy.core.page import extract_page
+from c4scrapy.core.page import extract_page, unparsable_markup
 from c4scrapy.core.urls import SiteRules, host_of
 from c4scrapy.jobdir import JobJournal
 
@@ -175,6 +175,7 @@ class C4SpiderMiddleware:
             status_code=response.status,
             content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
             counts=counts,
+            cache=self.runtime.urls,
         )
         self._finish(page, response, url, config)
         self.runtime.inc(counts)
@@ -209,6 +210,9 @@ class C4SpiderMiddleware:
             size = len(response.body)
             message = f"page too large: {size} bytes, over C4_MAX_PAGE_BYTES ({limit}); not parsed"
             return message, "c4/pages/too_large"
+        problem = unparsable_markup(response.body)
+        if problem:
+            return problem, "c4/pages/unparsable"
         return None
 
     def _finish(

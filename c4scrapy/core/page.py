@@ -160,6 +160,9 @@ def extract_page(
         elif isinstance(html, HtmlElement):
             doc = html
         else:
+            problem = unparsable_markup(html)
+            if problem:
+                return _failed(item, problem, counts, started)
             doc = parse_html(html, url, content_type)
             owned = True
         if not isinstance(doc, HtmlElement):
@@ -173,6 +176,25 @@ def extract_page(
         return _failed(item, f"extraction failed: {type(exc).__name__}: {exc}", counts, started)
     item.c4["extract_seconds"] = round(time.perf_counter() - started, 6)
     return item
+
+
+#: More attributes than this on one element is not a page but an attack: libxml2's HTML
+#: parser checks each new attribute against the ones before it (80,000 take it ~50 s).
+MAX_ATTRIBUTES = 2000
+_LONG_TAG = re.compile(rb"<[^<>]{%d,}" % (2 * MAX_ATTRIBUTES))
+
+
+def unparsable_markup(html: str | bytes) -> str | None:
+    """Why ``html`` must not be parsed (markup whose parse would take minutes), or None.
+
+    Linear: only tags long enough to hold that many attributes are looked at."""
+    data = html.encode("utf-8", "surrogatepass") if isinstance(html, str) else html
+    if data.count(b"=") <= MAX_ATTRIBUTES:
+        return None
+    for match in _LONG_TAG.finditer(data):
+        if match.group().count(b"=") > MAX_ATTRIBUTES:
+            return f"not parsed: an element with more than {MAX_ATTRIBUTES} attributes"
+    return None
 
 
 def sniff_not_html(doc: HtmlElement) -> str | None:

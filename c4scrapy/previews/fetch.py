@@ -66,6 +66,7 @@ class HeadFetcher:
         crawler = runtime.crawler
         settings = crawler.settings
         self.crawler = crawler
+        self.runtime = runtime
         self.guard = runtime.service(AddressGuard)
         self.max_bytes = runtime.settings.preview_max_bytes
         self.range_bytes = runtime.settings.preview_range_bytes
@@ -205,7 +206,9 @@ class HeadFetcher:
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         if not _meta.is_html(response):
             return HeadResult(NOT_HTML, error=f"Content-Type: {content_type or 'unknown'}")
-        head = parse_head(response.body, response.url, content_type or None)
+        head = parse_head(
+            response.body, response.url, content_type or None, cache=self.runtime.urls
+        )
         final = normalize_url(response.url, response.url)
         head["redirected_url"] = response.url if final != key else None
         return HeadResult(VALID, head)

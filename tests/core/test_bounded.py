@@ -143,3 +143,13 @@ def test_each_page_can_bring_its_url_cache() -> None:
         "example.com",
     )
     assert cache.page(URL, False)["i.png"] == ("http://example.com/dir/i.png", "example.com")
+
+
+def test_an_element_with_thousands_of_attributes_is_not_parsed() -> None:
+    """libxml2 is quadratic in the attributes of one element: refused before parsing."""
+    attack = b"<html><body><p " + b" ".join(b'a%d="x"' % i for i in range(50_000)) + b">x</p>"
+    item = extract_page(attack, "http://h/")
+    assert item.success is False
+    assert item.error_message == "not parsed: an element with more than 2000 attributes"
+    many = b"<p " + b" ".join(b'a%d="x"' % i for i in range(1500)) + b">x</p>"
+    assert extract_page(many * 3, "http://h/").success is True

@@ -1,23 +1,6 @@
 """The ``<head>`` of a linked page, as a link preview records it in ``link["head_data"]``.
 
-``parse_head`` reads only the start of a document, up to ``</head>`` (or ``<body``), so
-it works the same on a preview's truncated body and on a page the crawl downloaded
-whole. The shape is Crawl4AI's, plus the ``lang`` that Crawl4AI never fills::
-
-    {
-        "title": "Event Loop",                  # first <title>, whitespace collapsed
-        "charset": "utf-8",                     # <meta charset> or http-equiv Content-Type
-        "lang": "en",                           # <html lang>, else http-equiv content-language
-        "meta": {"description": "...",          # every <meta content>, keyed by its name,
-                 "og:title": "...",             # property and http-equiv (lowercased);
-                 "twitter:card": "summary"},    # Open Graph and Twitter cards land here too
-        "link": {"canonical": [{"href": "https://..."}],      # by rel token; href absolute
-                 "next": [{"href": "...", "title": "Futures"}]},
-        "jsonld": [{"@type": "Article", ...}],  # every parseable application/ld+json script
-    }
-
-When a meta key occurs twice, the first value wins (as in ``PageItem.metadata``).
-"""
+See docs/features/previews.rst."""
 
 from __future__ import annotations
 

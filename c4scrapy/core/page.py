@@ -1,21 +1,6 @@
 """``extract_page``: the whole core for one page, on one parsed tree.
 
-Scopes (the README's selection matrix):
-
-- ``css_selector`` scopes everything that comes from the body: links, media, tables,
-  cleaned_html, markdown. Metadata always comes from the whole document.
-- ``target_elements`` scopes only cleaned_html and markdown (searched inside the
-  ``css_selector`` matches when both are set).
-- ``excluded_tags`` / ``excluded_selector`` remove their elements from every output.
-
-A document that is not an HTML page gives ``success=False`` and an ``error_message``
-saying what it is: ``empty document`` (no elements and no text), ``not an HTML document:
-binary data`` (a PNG, PDF, ZIP... served as text/html: by a signature, or by the WHATWG
-sniffing rule's binary control characters when they are at least 8 and 5% of its first
-1445 characters of text: a few stray ones in a text page are no sign) or
-``not an HTML document: JSON``. Only the start of the text is looked at, so this costs
-nothing on real pages.
-"""
+See docs/usage/core-api.rst and docs/features/content.rst."""
 
 from __future__ import annotations
 

@@ -1,19 +1,6 @@
-"""The one URL normaliser and the one set of domain rules, for links, media, previews,
-follow-up requests and markdown alike.
+"""The one URL normaliser (as browsers resolve hrefs) and the one set of domain rules.
 
-- ``normalize_url`` resolves an ``href`` against the page's base URL as browsers do (the
-  WHATWG URL standard for http(s): ``\\`` is ``/``, tabs and newlines go, any number of
-  slashes may precede a host, IPv4 in any form is dotted decimal; checked against
-  Chromium by ``bench/url_vs_chromium.py``) and returns a canonical absolute http(s) URL,
-  or None for anything that is not a web link (``mailto:``, ``tel:``, ``javascript:``,
-  ``data:``, an empty href, malformed URLs).
-- ``registered_domain`` is the site of a host by the Public Suffix List (tldextract's
-  bundled snapshot, never fetched): ``news.bbc.co.uk`` -> ``bbc.co.uk``,
-  ``user.github.io`` -> ``user.github.io``. IP addresses and single-label hosts are their
-  own site; a host under a suffix the list does not know keeps its last two labels.
-- ``domain_matches`` tests a host against domain names on a label boundary:
-  ``m.facebook.com`` matches ``facebook.com``, ``notfacebook.com`` does not.
-"""
+See docs/features/links.rst."""
 
 from __future__ import annotations
 

@@ -144,7 +144,7 @@ def run_case(
     cmd = [
         sys.executable, "-m", "scrapy", "crawl", "site", "-a", f"url={url}", "-O", str(out),
         "-s", "LOG_LEVEL=WARNING", "-s", "ROBOTSTXT_OBEY=False",
-        "-s", 'EXTENSIONS={"bench.hostile.StallMeter": 0}',
+        "-a", "depth=1", "-s", 'EXTENSIONS={"bench.hostile.StallMeter": 0}',
     ]  # fmt: skip
     for key, value in args.items():
         cmd += ["-a", f"{key}={value}"]

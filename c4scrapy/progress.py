@@ -10,6 +10,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 
+from c4scrapy.settings import C4Settings
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from typing_extensions import Self
@@ -31,7 +33,7 @@ class C4Progress:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         stream = sys.stderr
-        if not crawler.settings.getbool("C4_PROGRESS", True) or not stream.isatty():
+        if not C4Settings.from_settings(crawler.settings).progress or not stream.isatty():
             raise NotConfigured
         ext = cls(crawler, stream)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)

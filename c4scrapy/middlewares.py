@@ -277,7 +277,10 @@ class C4SpiderMiddleware:
             if render is not None:
                 page.c4["render"] = render
                 self.runtime.inc(
-                    {f"render/{render['mode']}": 1, f"render/reason/{render['reason']}": 1}
+                    {
+                        "render/browser" if render["mode"] == "browser" else "render/http": 1,
+                        f"render/reason/{render['reason']}": 1,
+                    }
                 )
         if config.browser is True or "playwright" in response.flags:
             from c4scrapy.browser.captures import collect_captures

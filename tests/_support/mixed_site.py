@@ -44,13 +44,15 @@ def _js_writer(target: str, text: str, links: list[str]) -> str:
     return f"<script>{target}.insertAdjacentHTML('beforeend', {html!r});</script>"
 
 
-def write_mixed_site(directory: Path, n: int = 5) -> list[str]:
-    """Write the site; returns every page path (index first)."""
+def write_mixed_site(directory: Path, n: int = 5, ssr: int | None = None) -> list[str]:
+    """Write the site (``n`` pages of each kind, ``ssr`` server-rendered ones if given);
+    returns every page path (index first)."""
     paths = ["/index.html"]
     for kind in KINDS:
         (directory / kind).mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            text, links = _content(kind, i, n)
+        count = ssr if kind == "ssr" and ssr is not None else n
+        for i in range(count):
+            text, links = _content(kind, i, count)
             if kind == "ssr":
                 anchors = "".join(f'<li><a href="{href}">{href}</a></li>' for href in links)
                 body = (

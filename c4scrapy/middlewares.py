@@ -72,11 +72,13 @@ class C4DownloaderMiddleware:
             if render is None:
                 from c4scrapy.browser.auto import AutoRender
 
-                reason = self.runtime.service(AutoRender).before(request, config)
-                if reason is not None:
-                    render = request.meta[_meta.RENDER] = {"mode": "browser", "reason": reason}
+                why = self.runtime.service(AutoRender).before(request, config)
+                if why is not None:
+                    render = request.meta[_meta.RENDER] = {"mode": "browser", "reason": why}
             if render is None or render.get("mode") != "browser":
                 return None
+            # the HTTP cache keys both ways alike: it would answer with the HTTP page
+            request.meta.setdefault("dont_cache", True)
         if config.browser:
             from c4scrapy.browser.page import setup_browser_request
 

@@ -74,6 +74,7 @@ def test_a_page_with_a_signal_comes_back_as_a_browser_request():
     # on its way down it is set up for the browser
     assert mw.process_request(again) is None
     assert again.meta["playwright"] is True
+    assert again.meta["dont_cache"] is True  # a cached HTTP answer would come back
 
 
 def test_a_page_without_a_signal_stays_http():

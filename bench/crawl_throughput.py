@@ -24,7 +24,7 @@ left out: from spider_opened to spider_closed), peak RSS (``ru_maxrss``) and the
 ``--profile``, one more crawl per mode and site runs under cProfile (enabled from
 spider_opened to spider_closed), and its CPU is split
 into parts by the cumulative time of their entry functions (``PARTS``); "the rest" is the
-profile's total less those parts. cProfile slows Python code about twice, so read the
+profile's total less those parts and less the time waiting in ``epoll.poll`` (idle). cProfile slows Python code about twice, so read the
 split as shares, not as absolute costs.
 """
 
@@ -249,9 +249,14 @@ def profile_parts(path: Path, responses: int) -> dict[str, float]:
         for part, entries in PARTS.items():
             if any(filename.endswith(f) and function == name for f, name in entries):
                 parts[part] += cumtime
+    idle = sum(
+        row[2]
+        for (_, _, function), row in table.items()
+        if function == "<method 'poll' of 'select.epoll' objects>"
+    )
     for child, parent in NESTED.items():
         parts[parent] -= parts[child]
-    parts["rest"] = total - sum(parts.values())
+    parts["rest"] = total - idle - sum(parts.values())
     return {part: 1000 * seconds / max(responses, 1) for part, seconds in parts.items()}
 
 

@@ -115,7 +115,7 @@ class AutoRender:
         render = request.meta.get(_meta.RENDER) or {}
         if render.get("reason") != "probe" or not isinstance(response, HtmlResponse):
             return
-        host = self._host(_meta.requested_url(request))
+        host = self._host(response.url)
         try:
             rendered = page_signals(response.selector.root).summary()
         except ValueError:
@@ -133,7 +133,7 @@ class AutoRender:
         logger.info(
             "browser=auto: pages of %s without a signal go to %s (a probe of %s had "
             "%s links and %s characters over HTTP, %s and %s in the browser)",
-            host_of(request.url),
+            host_of(response.url),
             "the browser" if host.verdict == "browser" else "HTTP",
             request.url,
             render["http"]["links"],

@@ -1,31 +1,42 @@
-"""Crawl throughput with c4scrapy on and off, over the same pages of a local site.
+"""Crawl throughput against plain Scrapy, on two local sites, in one interleaved run.
 
-    .venv/bin/python bench/crawl_throughput.py [--site DIR] [--pages 500] [--rounds 2]
+    .venv/bin/python bench/crawl_throughput.py [--rounds 3] [--profile] [--json FILE]
 
-Serves ``--site`` (default: the Python 3.11 docs, ``/usr/share/doc/python3.11/html``) on
-127.0.0.1 with ``python -m c4scrapy serve``, then crawls it with real ``scrapy``
-processes, the project's settings for both (16 concurrent requests, 8 per domain, no
-delay; robots.txt off since a directory has none):
+Three crawls of the same site, rounds alternating A, B, C, every one a real ``scrapy``
+process with the feed export on (``-O items.jsonl``), markdown on (the default) and the
+same settings (16 concurrent requests, 8 per domain, no delay, robots.txt off):
 
-- **on**: ``scrapy crawl site -a url=ROOT -a max_pages=N -O items.jsonl``: c4scrapy
-  extracts every page (links, media, tables, metadata, cleaned_html, markdown) and the
-  spider follows the internal links it found;
-- **off**: ``scrapy runspider bench/crawl_throughput.py -s C4_ENABLED=false``: the
-  ``PlainSpider`` below, a plain Scrapy spider following ``response.css("a::attr(href)")``,
-  admitted only to the URLs the first *on* crawl fetched (so both fetch the same pages)
-  and exporting ``{url, status}`` items.
+- **A, plain**: ``scrapy runspider bench/crawl_throughput.py`` outside any project: the
+  ``PlainSpider`` below follows ``a::attr(href)``, same site only, each URL once, at most
+  ``max_pages`` pages, and yields ``{url, status}`` per page. Nothing of c4scrapy loaded.
+- **B, add-on**: the same spider with ``-s ADDONS={"c4scrapy.Addon": 100}``: c4scrapy
+  extracts every page and emits its PageItem next to the spider's own item.
+- **C, site**: ``scrapy crawl site -a url=ROOT -a max_pages=N`` in this project.
 
-Rounds alternate on/off and the medians are reported: pages per second (responses over
-the crawl's ``elapsed_time_seconds``; also over the whole process, start-up included),
-the on/off ratio (target: on keeps >= 70% of off), and peak memory (``ru_maxrss`` of
-each crawl process, from ``os.wait4``).
+Sites: the Python 3.11 docs (``/usr/share/doc/python3.11/html``, served by
+``python -m c4scrapy serve``; ``max_pages`` above its size, so every mode crawls all of it)
+and the corpus site (``bench/corpus_site.py``: the 136 real-world pages at their URL paths
+and an index linking them; ``max_pages`` 137).
+
+Reported: pages/s (responses over the crawl's ``elapsed_time_seconds``, median of the
+rounds), CPU ms per page of the crawl process (user + system, ``getrusage``; start-up
+left out: from spider_opened to spider_closed), peak RSS (``ru_maxrss``) and the ratios B/A and C/A (target >= 0.8). With
+``--profile``, one more crawl per mode and site runs under cProfile (enabled from
+spider_opened to spider_closed), and its CPU is split
+into parts by the cumulative time of their entry functions (``PARTS``); "the rest" is the
+profile's total less those parts and less the time waiting in ``epoll.poll`` (idle). cProfile slows Python code about twice, so read the
+split as shares, not as absolute costs.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import datetime
 import json
 import os
+import pstats
+import resource
 import socket
 import statistics
 import subprocess
@@ -34,12 +45,10 @@ import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urldefrag
+from urllib.parse import urldefrag, urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.http import HtmlResponse
-from w3lib.url import canonicalize_url
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -49,48 +58,101 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve()
+DOCS = Path("/usr/share/doc/python3.11/html")
+
+#: The settings every crawl gets (A and B have no project; C's project sets the same).
+COMMON = {
+    "CONCURRENT_REQUESTS": "16",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
+    "DOWNLOAD_DELAY": "0",
+    "ROBOTSTXT_OBEY": "False",
+    "TELNETCONSOLE_ENABLED": "False",
+    "FEED_EXPORT_ENCODING": "utf-8",
+    "LOG_LEVEL": "INFO",
+}
+
+#: Profile parts: (file suffix, function name) whose cumulative time is the part. Nested
+#: parts (markdown inside extraction) are subtracted from their parent.
+PARTS: dict[str, list[tuple[str, str]]] = {
+    "download": [
+        ("twisted/internet/tcp.py", "doRead"),
+        ("twisted/internet/tcp.py", "doWrite"),
+        ("twisted/internet/tcp.py", "doConnect"),
+        ("scrapy/core/downloader/handlers/http11.py", "download_request"),
+    ],
+    "extraction": [("c4scrapy/core/page.py", "extract_page")],
+    "markdown": [("c4scrapy/core/cleaned_html.py", "generate_markdown")],
+    "item export": [("scrapy/extensions/feedexport.py", "item_scraped")],
+}
+NESTED = {"markdown": "extraction"}
 
 
 class PlainSpider(scrapy.Spider):
-    """The baseline: follows every ``<a href>`` it is allowed to, yields ``{url, status}``."""
+    """The baseline: follows every ``<a href>`` of its own site, each URL once."""
 
     name = "plain"
 
-    def __init__(self, url: str, urls_file: str, **kwargs: Any) -> None:
+    def __init__(self, url: str, max_pages: str = "1000", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.start_url = url
-        self.allowed = set(Path(urls_file).read_text(encoding="utf-8").split())
-        self.seen = {canonicalize_url(url)}
+        self.host = urlsplit(url).netloc
+        self.max_pages = int(max_pages)
+        self.seen = {url}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         yield scrapy.Request(self.start_url, callback=self.parse)
 
     def parse(self, response: Response) -> Iterator[Any]:
         yield {"url": response.url, "status": response.status}
-        if not isinstance(response, HtmlResponse):
+        if not hasattr(response, "css"):
             return
         for href in response.css("a::attr(href)").getall():
             url = urldefrag(response.urljoin(href))[0]
-            key = canonicalize_url(url)
-            if key in self.allowed and key not in self.seen:
-                self.seen.add(key)
+            parts = urlsplit(url)
+            if parts.netloc != self.host or parts.scheme not in ("http", "https"):
+                continue
+            if url not in self.seen and len(self.seen) < self.max_pages:
+                self.seen.add(url)
                 yield scrapy.Request(url, callback=self.parse)
 
 
 class StatsToFile:
-    """Writes the crawl's final stats to ``BENCH_STATS_FILE`` as JSON."""
+    """Writes the crawl's final stats to ``BENCH_STATS_FILE`` as JSON, with the process's
+    CPU seconds from spider_opened to spider_closed (start-up and shutdown left out), and
+    with ``BENCH_PROFILE_FILE`` set, a cProfile dump of that same span."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.cpu = 0.0
+        self.profiler: cProfile.Profile | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StatsToFile:
         return cls(crawler)
 
+    @staticmethod
+    def _cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    def spider_opened(self, spider: scrapy.Spider) -> None:
+        self.cpu = self._cpu()
+        if self.crawler.settings.get("BENCH_PROFILE_FILE"):
+            self.profiler = cProfile.Profile()
+            self.profiler.enable()
+
     def spider_closed(self, spider: scrapy.Spider, reason: str) -> None:
+        if self.profiler is not None:
+            self.profiler.disable()
+            self.profiler.dump_stats(self.crawler.settings["BENCH_PROFILE_FILE"])
         assert self.crawler.stats is not None
-        stats = {**self.crawler.stats.get_stats(), "finish_reason": reason}
+        stats = {
+            **self.crawler.stats.get_stats(),
+            "finish_reason": reason,
+            "bench_cpu_seconds": self._cpu() - self.cpu,
+        }
         path = self.crawler.settings["BENCH_STATS_FILE"]
         Path(path).write_text(json.dumps(stats, default=str), encoding="utf-8")
 
@@ -104,140 +166,266 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(directory: Path) -> tuple[subprocess.Popen[str], str]:
+def start_server(site: str) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
-    cmd = [sys.executable, "-m", "c4scrapy", "serve", str(directory), "--port", str(port)]
+    if site == "docs":
+        cmd = [sys.executable, "-m", "c4scrapy", "serve", str(DOCS), "--port", str(port)]
+    else:
+        cmd = [sys.executable, str(HERE.parent / "corpus_site.py"), "--port", str(port)]
     server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert server.stdout is not None
-    line = server.stdout.readline()  # "serving DIR on URL" once it listens
+    line = server.stdout.readline()  # "serving ... on URL" once it listens
     if "serving" not in line:
         server.kill()
-        raise SystemExit(f"the site server did not start: {line!r}")
+        raise SystemExit(f"the {site} server did not start: {line!r}")
     return server, f"http://127.0.0.1:{port}/"
 
 
-def run_crawl(cmd: list[str], workdir: Path, label: str) -> dict[str, Any]:
-    """One crawl process: its stats, wall time and peak RSS."""
+def crawl_command(mode: str, base: str, pages: int, out: Path) -> tuple[list[str], Path]:
+    """The crawl's command line and the directory it runs in."""
+    if mode == "C":
+        cmd = ["-m", "scrapy", "crawl", "site", "-a", f"url={base}", "-a", f"max_pages={pages}"]
+        cwd = ROOT
+    else:
+        cmd = ["-m", "scrapy", "runspider", str(HERE), "-a", f"url={base}"]
+        cmd += ["-a", f"max_pages={pages}"]
+        if mode == "B":
+            cmd += ["-s", 'ADDONS={"c4scrapy.Addon": 100}']
+        cwd = out.parent  # no scrapy.cfg there: no project settings
+    return [*cmd, "-O", str(out)], cwd
+
+
+def run_crawl(
+    mode: str, base: str, pages: int, workdir: Path, label: str, profile: bool = False
+) -> dict[str, Any]:
+    """One crawl process: its stats, CPU, wall time and peak RSS."""
+    out = workdir / f"{label}.jsonl"
     stats_file = workdir / f"{label}.stats.json"
+    args, cwd = crawl_command(mode, base, pages, out)
     settings = {
+        **COMMON,
         "BENCH_STATS_FILE": str(stats_file),
         "EXTENSIONS": json.dumps({"crawl_throughput.StatsToFile": 0}),
-        "LOG_LEVEL": "INFO",
         "LOG_FILE": str(workdir / f"{label}.log"),
-        "ROBOTSTXT_OBEY": "False",
-        "C4_PROGRESS": "False",
     }
     for key, value in settings.items():
-        cmd += ["-s", f"{key}={value}"]
+        args += ["-s", f"{key}={value}"]
+    prof = workdir / f"{label}.prof"
+    if profile:
+        args += ["-s", f"BENCH_PROFILE_FILE={prof}"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), str(ROOT)])}
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
-    if proc.returncode != 0 or not stats_file.exists():
-        raise SystemExit(f"{label} crawl failed (rc={proc.returncode}); see {workdir}")
+    if os.waitstatus_to_exitcode(status) != 0 or not stats_file.exists():
+        raise SystemExit(f"{label} crawl failed; see {workdir}")
     stats = json.loads(stats_file.read_text(encoding="utf-8"))
     responses = stats.get("response_received_count", 0)
     elapsed = float(stats["elapsed_time_seconds"])
-    return {
+    cpu = float(stats["bench_cpu_seconds"])
+    result = {
         "responses": responses,
         "items": stats.get("item_scraped_count", 0),
         "elapsed": elapsed,
         "wall": wall,
         "pages_per_s": responses / elapsed,
-        "pages_per_s_wall": responses / wall,
+        "cpu_ms_per_page": 1000 * cpu / max(responses, 1),
         "maxrss_mib": usage.ru_maxrss / 1024,
-        "extract_s": stats.get("c4/extract_seconds", 0.0),
+        "feed_mib": out.stat().st_size / 2**20 if out.exists() else 0.0,
     }
-
-
-def crawl_on(base: str, pages: int, workdir: Path, label: str) -> dict[str, Any]:
-    out = workdir / f"{label}.jsonl"
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "site", "-a", f"url={base}"]
-    cmd += ["-a", f"max_pages={pages}", "-O", str(out)]
-    result = run_crawl(cmd, workdir, label)
-    result["out"] = out
+    if profile:
+        result["parts"] = profile_parts(prof, responses)
     return result
 
 
-def crawl_off(base: str, urls_file: Path, workdir: Path, label: str) -> dict[str, Any]:
-    out = workdir / f"{label}.jsonl"
-    cmd = [sys.executable, "-m", "scrapy", "runspider", str(HERE), "-a", f"url={base}"]
-    cmd += ["-a", f"urls_file={urls_file}", "-s", "C4_ENABLED=false", "-O", str(out)]
-    return run_crawl(cmd, workdir, label)
+def profile_parts(path: Path, responses: int) -> dict[str, float]:
+    """CPU ms per page of each part of ``PARTS`` (and "rest"), from a cProfile dump."""
+    stats = pstats.Stats(str(path))
+    table: dict[tuple[str, int, str], Any] = stats.stats  # type: ignore[attr-defined]
+    total = stats.total_tt  # type: ignore[attr-defined]
+    parts = dict.fromkeys(PARTS, 0.0)
+    for (filename, _, function), (_, _, _, cumtime, _) in table.items():
+        for part, entries in PARTS.items():
+            if any(filename.endswith(f) and function == name for f, name in entries):
+                parts[part] += cumtime
+    idle = sum(
+        row[2]
+        for (_, _, function), row in table.items()
+        if function == "<method 'poll' of 'select.epoll' objects>"
+    )
+    for child, parent in NESTED.items():
+        parts[parent] -= parts[child]
+    parts["rest"] = total - idle - sum(parts.values())
+    return {part: 1000 * seconds / max(responses, 1) for part, seconds in parts.items()}
 
 
-def report(runs: dict[str, list[dict[str, Any]]], pages: int, site: Path) -> dict[str, Any]:
+MODES = {
+    "A": "A: plain spider",
+    "B": "B: plain spider + c4scrapy.Addon",
+    "C": "C: scrapy crawl site",
+}
+
+
+def measure_site(
+    site: str, pages: int, rounds: int, profile: bool, workdir: Path
+) -> dict[str, Any]:
+    server, base = start_server(site)
+    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
+    profiles: dict[str, dict[str, float]] = {}
+    try:
+        for round_ in range(1, rounds + 1):
+            for mode in MODES:
+                runs[mode].append(run_crawl(mode, base, pages, workdir, f"{site}-{mode}{round_}"))
+                print(f"  {site} {mode}{round_}: {runs[mode][-1]['pages_per_s']:.1f} pages/s")
+        if profile:
+            for mode in MODES:
+                result = run_crawl(mode, base, pages, workdir, f"{site}-{mode}-prof", True)
+                profiles[mode] = result["parts"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
     def median(mode: str, key: str) -> float:
         return statistics.median(run[key] for run in runs[mode])
 
-    rounds = len(runs["on"])
-    print(f"\n## Crawl of {site}: {pages} pages, c4scrapy on vs off (median of {rounds})\n")
-    print("| mode | responses | pages/s (crawl) | pages/s (process) | peak RSS MiB |")
-    print("|---|---|---|---|---|")
-    for mode, label in (("off", "c4scrapy off (plain spider)"), ("on", "c4scrapy on (site)")):
-        print(
-            f"| {label} | {median(mode, 'responses'):.0f} | {median(mode, 'pages_per_s'):.1f} "
-            f"| {median(mode, 'pages_per_s_wall'):.1f} | {median(mode, 'maxrss_mib'):.0f} |"
-        )
-    ratio = median("on", "pages_per_s") / median("off", "pages_per_s")
-    wall_ratio = median("on", "pages_per_s_wall") / median("off", "pages_per_s_wall")
-    extract_share = median("on", "extract_s") / median("on", "elapsed")
-    print(
-        f"\non/off throughput: {ratio:.0%} over the crawl ({wall_ratio:.0%} with process "
-        f"start-up); target >= 70%.\nc4scrapy's extraction took "
-        f"{median('on', 'extract_s'):.1f} s of the {median('on', 'elapsed'):.1f} s crawl "
-        f"({extract_share:.0%})."
-    )
-    for mode in ("off", "on"):
-        line = ", ".join(f"{run['pages_per_s']:.1f}" for run in runs[mode])
-        print(f"  {mode} rounds, pages/s: {line}")
+    rate = {mode: median(mode, "pages_per_s") for mode in MODES}
     return {
+        "site": site,
         "pages": pages,
-        "ratio": ratio,
-        "ratio_process": wall_ratio,
-        **{
-            f"{mode}_{key}": median(mode, key)
-            for mode in ("on", "off")
-            for key in ("pages_per_s", "pages_per_s_wall", "maxrss_mib", "responses")
+        "rounds": {mode: [round(r["pages_per_s"], 1) for r in runs[mode]] for mode in MODES},
+        "modes": {
+            mode: {
+                key: median(mode, key)
+                for key in ("responses", "items", "pages_per_s", "cpu_ms_per_page", "maxrss_mib")
+            }
+            | {"feed_mib": median(mode, "feed_mib")}
+            for mode in MODES
         },
+        "ratio_B": rate["B"] / rate["A"],
+        "ratio_C": rate["C"] / rate["A"],
+        "profile": profiles,
     }
+
+
+SITE_TITLES = {
+    "docs": "the Python 3.11 docs, every page (python -m c4scrapy serve)",
+    "corpus": "the corpus site: an index and the 136 real-world pages (bench/corpus_site.py)",
+}
+
+
+def tables(result: dict[str, Any]) -> list[dict[str, Any]]:
+    site = result["site"]
+    rows = []
+    for mode, label in MODES.items():
+        m = result["modes"][mode]
+        ratio = "1" if mode == "A" else f"**{result[f'ratio_{mode}']:.2f}**"
+        rows.append(
+            [
+                label,
+                f"{m['responses']:.0f}",
+                f"{m['pages_per_s']:.1f}",
+                ratio,
+                f"{m['cpu_ms_per_page']:.1f}",
+                f"{m['maxrss_mib']:.0f}",
+                f"{m['feed_mib']:.1f}",
+            ]
+        )
+    out = [
+        {
+            "caption": f"{SITE_TITLES[site]}; median of {len(result['rounds']['A'])} rounds",
+            "columns": [
+                "crawl",
+                "responses",
+                "pages/s",
+                "vs A",
+                "CPU ms/page",
+                "peak RSS MiB",
+                "feed MiB",
+            ],
+            "rows": rows,
+            "notes": [
+                "Rounds, pages/s: "
+                + "; ".join(
+                    f"{mode} {', '.join(map(str, result['rounds'][mode]))}" for mode in MODES
+                )
+            ],
+        }
+    ]
+    if result["profile"]:
+        names = [*PARTS, "rest"]
+        out.append(
+            {
+                "caption": f"{SITE_TITLES[site]}: CPU ms per page by part, one crawl per mode "
+                "under cProfile (about 2x slower than without; compare the shares)",
+                "columns": ["crawl", *names, "total"],
+                "rows": [
+                    [
+                        MODES[mode],
+                        *(f"{result['profile'][mode][n]:.1f}" for n in names),
+                        f"{sum(result['profile'][mode].values()):.1f}",
+                    ]
+                    for mode in MODES
+                    if mode in result["profile"]
+                ],
+            }
+        )
+    return out
+
+
+def print_result(result: dict[str, Any]) -> None:
+    print(f"\n## {SITE_TITLES[result['site']]}\n")
+    for table in tables(result):
+        print(table["caption"])
+        print("| " + " | ".join(table["columns"]) + " |")
+        print("|" + "---|" * len(table["columns"]))
+        for row in table["rows"]:
+            print("| " + " | ".join(row) + " |")
+        for note in table.get("notes", []):
+            print(note)
+        print()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--site", type=Path, default=Path("/usr/share/doc/python3.11/html"))
-    parser.add_argument("--pages", type=int, default=500, help="max_pages of the crawl")
-    parser.add_argument("--rounds", type=int, default=2, help="on/off pairs (median)")
+    parser.add_argument("--sites", default="docs,corpus", help="docs, corpus or both")
+    parser.add_argument("--docs-pages", type=int, default=1000, help="max_pages on the docs")
+    parser.add_argument("--corpus-pages", type=int, default=137, help="max_pages, corpus")
+    parser.add_argument("--rounds", type=int, default=3, help="A/B/C rounds (median)")
+    parser.add_argument("--profile", action="store_true", help="one cProfile crawl per mode")
     parser.add_argument("--keep", type=Path, help="keep logs, stats and items in this dir")
-    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--json", type=Path, help="write the results (bench/results format)")
     args = parser.parse_args(argv)
 
-    if not (args.site / "index.html").exists():
-        raise SystemExit(f"{args.site} has no index.html (install python3.11-doc?)")
+    if not (DOCS / "index.html").exists():
+        raise SystemExit(f"{DOCS} has no index.html (install python3.11-doc?)")
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        server, base = start_server(args.site)
-        try:
-            runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
-            first = crawl_on(base, args.pages, workdir, "on-1")
-            runs["on"].append(first)
-            urls_file = workdir / "urls.txt"
-            with first["out"].open(encoding="utf-8") as fh:
-                urls = {canonicalize_url(json.loads(line)["url"]) for line in fh if line.strip()}
-            urls_file.write_text("\n".join(sorted(urls)), encoding="utf-8")
-            for round_ in range(1, args.rounds + 1):
-                runs["off"].append(crawl_off(base, urls_file, workdir, f"off-{round_}"))
-                if round_ > 1:
-                    runs["on"].append(crawl_on(base, args.pages, workdir, f"on-{round_}"))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-        figures = report(runs, args.pages, args.site)
+        for site in args.sites.split(","):
+            pages = args.docs_pages if site == "docs" else args.corpus_pages
+            results.append(measure_site(site, pages, args.rounds, args.profile, workdir))
+            print_result(results[-1])
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+        command = "python bench/crawl_throughput.py " + " ".join(argv or sys.argv[1:])
+        data = {
+            "title": "Crawl throughput against plain Scrapy",
+            "order": 20,
+            "date": datetime.date.today().isoformat(),
+            "command": command.strip(),
+            "machine": "2 shared cores (other sessions busy); compare the modes within one "
+            "run: rounds alternate A, B, C",
+            "tables": [table for result in results for table in tables(result)],
+            "notes": [
+                "Target: B and C keep >= 80% of A's pages/s. "
+                + " ".join(
+                    f"{r['site']}: B/A {r['ratio_B']:.2f}, C/A {r['ratio_C']:.2f}."
+                    for r in results
+                )
+            ],
+        }
+        args.json.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     return 0
 
 

@@ -28,11 +28,15 @@ USER_PAGE_INIT = "_c4_user_page_init_callback"
 #: Images are blocked on this browser page (for wait_for_images=False).
 IMAGES_BLOCKED = "_c4_images_blocked"
 
+#: ``browser="auto"``: which way the request goes and why (``{"mode", "reason"}``; a
+#: browser re-request also carries its HTTP version's ``summary()``).
+RENDER = "_c4_render"
+
 #: A redirect hop the duplicate filter dropped, sent again to end as the request's item.
 REDIRECT_DROPPED = "_c4_redirect_dropped"
 
 #: Keys that must not travel with ``meta=response.meta`` into follow-up requests.
-PER_RESPONSE = (PAGE, FAILURE, EMITTED)
+PER_RESPONSE = (PAGE, FAILURE, EMITTED, RENDER)
 
 #: ``Response.flags`` of the stand-in response for a failed download.
 FAILURE_FLAG = "c4_failure"

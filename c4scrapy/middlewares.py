@@ -59,11 +59,42 @@ class C4DownloaderMiddleware:
             return None  # recorded on the PageItem by the spider middleware
         if config.cache_mode in (CacheMode.BYPASS, CacheMode.DISABLED):
             request.meta.setdefault("dont_cache", True)
+        if config.browser == "auto":
+            render = request.meta.get(_meta.RENDER)
+            if render is None:
+                from c4scrapy.browser.auto import AutoRender
+
+                why = self.runtime.service(AutoRender).before(request, config)
+                if why is not None:
+                    render = request.meta[_meta.RENDER] = {"mode": "browser", "reason": why}
+            if render is None or render.get("mode") != "browser":
+                return None
+            # the HTTP cache keys both ways alike: it would answer with the HTTP page
+            request.meta.setdefault("dont_cache", True)
         if config.browser:
             from c4scrapy.browser.page import setup_browser_request
 
             setup_browser_request(request, config)
         return None
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        """``browser="auto"``: an HTTP page that needs the browser comes back as a request
+        for it (``AutoRender``); a rendered probe teaches its host."""
+        if not self.runtime.applies_to(request) or _meta.FAILURE_FLAG in response.flags:
+            return response
+        try:
+            config = self.runtime.config_for(request)
+        except ConfigError:
+            return response
+        if config.browser != "auto":
+            return response
+        from c4scrapy.browser.auto import AutoRender
+
+        auto = self.runtime.service(AutoRender)
+        if "playwright" in response.flags:
+            auto.after_browser(request, response)
+            return response
+        return auto.after_http(request, response) or response
 
     def process_exception(self, request: Request, exception: Exception) -> Response | None:
         if not self.runtime.applies_to(request):
@@ -225,9 +256,10 @@ class C4SpiderMiddleware:
             page.success = False
             page.error_message = f"HTTP {response.status}"
             self.runtime.inc({"pages/failed": 1, f"pages/http_status/{response.status}": 1})
+        # dict.items: Headers.items() re-normalises every key through getlist (~0.5 ms/page)
         page.response_headers = {
             k.decode("latin-1"): b", ".join(v).decode("latin-1")
-            for k, v in response.headers.items()
+            for k, v in dict.items(response.headers)
         }
         doc = None
         if isinstance(response, HtmlResponse):
@@ -236,7 +268,19 @@ class C4SpiderMiddleware:
             except ValueError:
                 pass
         page.attach_source(doc, config, response.url)
-        if config.browser or "playwright" in response.flags:
+        if config.browser is not False:
+            from c4scrapy.browser.auto import record
+
+            render = record(config, response)
+            if render is not None:
+                page.c4["render"] = render
+                self.runtime.inc(
+                    {
+                        "render/browser" if render["mode"] == "browser" else "render/http": 1,
+                        f"render/reason/{render['reason']}": 1,
+                    }
+                )
+        if config.browser is True or "playwright" in response.flags:
             from c4scrapy.browser.captures import collect_captures
 
             collect_captures(self.runtime, response, page, config)

@@ -94,6 +94,9 @@ class C4Settings:
     # (bench/browser.py --capture-concurrency 1,2,4,8)
     browser_capture_concurrency: int = _setting(8, _at_least(1))
     browser_screenshot_max_height: int = _setting(20000, _at_least(0))
+    # browser="auto": pages per host without a signal rendered to learn whether the host's
+    # pages change in the browser
+    browser_auto_probes: int = _setting(2, _at_least(0))
     # what one response may cost, and spider traps (the site spider)
     max_page_bytes: int = _setting(16 * 1024 * 1024, _at_least(0))
     trap_max_url_length: int = _setting(2048, _at_least(0))

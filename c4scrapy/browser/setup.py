@@ -43,7 +43,8 @@ class BrowserUnavailable(RuntimeError):
 
 
 def browser_wanted(settings: BaseSettings, spider: Any = None) -> bool:
-    """True when the crawl may render pages: ``C4_BROWSER_ENABLED`` or a browser config.
+    """True when the crawl may render pages: ``C4_BROWSER_ENABLED`` or a browser config
+    (``browser`` true or "auto").
 
     The spider layer (``-a browser=true``) is known here because Scrapy builds the spider
     before it applies add-ons. Invalid configs return False: the middlewares report them.
@@ -58,7 +59,7 @@ def browser_wanted(settings: BaseSettings, spider: Any = None) -> bool:
         config = resolve(config, getattr(spider, "c4_config", None), source="spider")
     except ConfigError:
         return False
-    return config.browser
+    return config.browser is not False  # "auto" renders some pages: the handler is needed
 
 
 def find_chromium(settings: BaseSettings) -> str | None:

@@ -39,9 +39,16 @@ def coerce(raw: Any, hint: Any, key: str) -> Any:
         inner = [a for a in args if a is not type(None)]
         if len(inner) == 1:
             return coerce(raw, inner[0], key)
+        if any(typing.get_origin(a) is typing.Literal for a in inner):
+            return _first_that_fits(raw, inner, key)
         return raw
     if hint is Any:
         return raw
+    if origin is typing.Literal:
+        for value in args:
+            if raw == value or (isinstance(raw, str) and raw.strip().lower() == str(value)):
+                return value
+        raise ConfigError(f"{key}: expected {' or '.join(map(repr, args))}, got {raw!r}")
     if hint is bool:
         if isinstance(raw, bool):
             return raw
@@ -86,6 +93,17 @@ def coerce(raw: Any, hint: Any, key: str) -> Any:
         raw = as_object(raw, key)
         return hint.from_mapping(raw, source=key)
     return raw
+
+
+def _first_that_fits(raw: Any, hints: list[Any], key: str) -> Any:
+    """``raw`` as the first of ``hints`` it can be (``bool | Literal["auto"]``)."""
+    problems = []
+    for hint in hints:
+        try:
+            return coerce(raw, hint, key)
+        except ConfigError as exc:
+            problems.append(str(exc).removeprefix(f"{key}: expected ").split(", got")[0])
+    raise ConfigError(f"{key}: expected {' or '.join(problems)}, got {raw!r}")
 
 
 def as_list(raw: Any, key: str) -> list[Any]:

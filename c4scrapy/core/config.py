@@ -10,7 +10,7 @@ import enum
 import functools
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from cssselect import SelectorError
 from lxml.etree import XPathError
@@ -221,8 +221,8 @@ class CrawlerRunConfig(_Config):
     # markdown and extraction (a generator from c4scrapy.core.markdown, a strategy object)
     markdown_generator: Any = dataclasses.field(default_factory=DefaultMarkdownGenerator)
     extraction_strategy: Any = None
-    # browser (scrapy-playwright)
-    browser: bool = False
+    # browser (scrapy-playwright); "auto": HTTP first, Chromium when the page needs it
+    browser: bool | Literal["auto"] = False
     wait_until: str = "domcontentloaded"
     wait_for: str | None = None
     wait_for_timeout: int | None = None
@@ -241,6 +241,11 @@ class CrawlerRunConfig(_Config):
         _freeze_lists(self)
         _check(self.word_count_threshold >= 0, "word_count_threshold", "must be >= 0")
         _check(self.page_timeout > 0, "page_timeout", "must be > 0 (milliseconds)")
+        _check(
+            self.browser in (True, False, "auto"),
+            "browser",
+            f'must be true, false or "auto", got {self.browser!r}',
+        )
         _check(
             self.wait_until in WAIT_UNTIL,
             "wait_until",

@@ -90,6 +90,9 @@ class SiteSpider(scrapy.Spider):
             max_segment_repeats=settings.trap_max_segment_repeats,
         )
         self.logged: set[str] = set()
+        # URLs as given to _admit: a page's navigation links repeat on every page, and
+        # canonicalize_url cost ~1 ms per page on the docs site
+        self.decided: set[str] = set()
         # A frontier shared by several processes (c4scrapy.contrib.redis) keeps the count.
         scheduler = getattr(self.crawler.engine, "scheduler", None)
         self.shared_admit: Callable[[str, int | None], bool] | None = getattr(
@@ -165,6 +168,9 @@ class SiteSpider(scrapy.Spider):
 
     def _admit(self, url: str) -> bool:
         """Count each unique URL once, so that ``max_pages`` means pages (and items)."""
+        if url in self.decided:  # the same href again: already admitted or refused for good
+            return False
+        self.decided.add(url)
         key = canonicalize_url(url)
         if key in self.seen:
             if key in self.refetch:

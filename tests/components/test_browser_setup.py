@@ -85,6 +85,9 @@ def test_find_chromium_order(tmp_path, monkeypatch, settings, on_path, expected)
         ({"C4_BROWSER": "true"}, {"browser": False}, False),
         ({"C4_ENABLED": False, "C4_BROWSER": True}, None, False),
         ({"C4_BROWSER": "maybe"}, None, False),  # invalid: the middlewares report it
+        ({"C4_BROWSER": "auto"}, None, True),  # "auto" renders some pages
+        ({}, {"browser": "auto"}, True),
+        ({"C4_BROWSER": "auto"}, {"browser": "false"}, False),
     ],
 )
 def test_browser_wanted(settings, spider_config, wanted):

@@ -45,6 +45,7 @@ DEFAULTS: dict[str, tuple[Any, str, Any]] = {
     "browser_block_resources": ((), "image,font", ("image", "font")),
     "browser_capture_concurrency": (8, "3", 3),
     "browser_screenshot_max_height": (20000, "0", 0),
+    "browser_auto_probes": (2, "0", 0),
 }
 
 #: (setting, bad value, the message's words after "setting NAME: ")
@@ -81,6 +82,7 @@ BAD: list[tuple[str, Any, str]] = [
     ("C4_BROWSER_BLOCK_RESOURCES", "document", "unknown resource type(s) ['document']"),
     ("C4_BROWSER_CAPTURE_CONCURRENCY", "0", "expected an integer >= 1, got 0"),
     ("C4_BROWSER_SCREENSHOT_MAX_HEIGHT", "-5", "expected an integer >= 0, got -5"),
+    ("C4_BROWSER_AUTO_PROBES", "-1", "expected an integer >= 0, got -1"),
 ]
 
 #: C4_SCORE_WEIGHTS checks its own shape (its messages start with the setting's name).

@@ -386,3 +386,80 @@ def test_every_chromium_test_is_marked_browser():
             if asks and not marked:
                 unmarked.append(f"{path.name}::{node.name}")
     assert unmarked == []
+
+
+# --- browser="auto": HTTP first, Chromium where the page needs it --------------------------
+
+
+def _links_and_words(item: dict[str, Any]) -> tuple[list[str], list[str]]:
+    links = item["links"]["internal"] + item["links"]["external"]
+    markdown = item["markdown"] or {}
+    text = markdown.get("raw_markdown", "") if isinstance(markdown, dict) else markdown
+    return sorted(link["href"] for link in links), text.split()
+
+
+def _auto_and_always(tmp_path: Path, start: str) -> tuple[Any, Any]:
+    runs = [
+        run_crawl(
+            tmp_path / mode,
+            args={"url": start, "browser": mode},
+            settings={"CONCURRENT_REQUESTS": 8},
+            timeout=120,
+        )
+        for mode in ("auto", "true")
+    ]
+    for run in runs:
+        assert run.items, run.log[-3000:]
+        assert all(item["success"] for item in run.items), run.log[-3000:]
+    auto, always = runs
+    assert set(auto.by_url()) == set(always.by_url())
+    for url, item in always.by_url().items():
+        assert _links_and_words(auto.by_url()[url]) == _links_and_words(item), url
+    return auto, always
+
+
+@pytest.mark.browser
+def test_auto_renders_only_the_pages_that_need_it(chromium, tmp_path):
+    from tests._support.mixed_site import write_mixed_site
+
+    paths = write_mixed_site(tmp_path / "site", n=3)
+    with LocalServer(tmp_path / "site") as server:
+        auto, always = _auto_and_always(tmp_path, server.url + "index.html")
+    ways = {
+        url.removeprefix(server.url): item["c4"]["render"] for url, item in auto.by_url().items()
+    }
+    assert len(ways) == len(paths)
+    expected = {"spa": "app_root", "noscript": "noscript", "scripted": "scripts"}
+    for path, way in ways.items():
+        kind = path.split("/")[0]
+        if kind in expected:
+            assert way == {"mode": "browser", "reason": expected[kind]}, path
+    # the first two pages without a signal are probes; the same in the browser: HTTP after
+    probes = [path for path, way in ways.items() if way["reason"] == "probe"]
+    assert len(probes) == 2
+    assert "index.html" in probes
+    assert sorted(p for p, w in ways.items() if w["mode"] == "http") == sorted(
+        f"ssr/{i}.html" for i in range(3) if f"ssr/{i}.html" not in probes
+    )
+    assert auto.stats["c4/render/hosts/http"] == 1
+    assert auto.stats["c4/render/browser"] == 9 + 2
+    assert auto.stats["c4/render/reason/app_root"] == 3
+    assert auto.stats["playwright/page_count"] == 11
+    assert always.stats["playwright/page_count"] == len(paths)
+    assert {item["c4"]["render"]["reason"] for item in always.items} == {"always"}
+
+
+@pytest.mark.browser
+def test_auto_learns_a_site_whose_pages_change_in_the_browser(chromium, tmp_path):
+    from tests._support.mixed_site import write_enhanced_site
+
+    paths = write_enhanced_site(tmp_path / "site", n=3)
+    with LocalServer(tmp_path / "site") as server:
+        start = server.url.replace("127.0.0.1", "localhost") + "index.html"
+        auto, _ = _auto_and_always(tmp_path, start)
+    reasons = sorted(item["c4"]["render"]["reason"] for item in auto.items)
+    assert reasons == ["probe"] + ["site"] * (len(paths) - 1)
+    assert auto.stats["c4/render/hosts/browser"] == 1
+    related = [link for item in auto.items for link in item["links"]["external"]]
+    assert len(related) == 2 * len(paths)
+    assert "go to the browser" in auto.log

@@ -69,7 +69,7 @@ def find_chromium(settings: BaseSettings) -> str | None:
     configured path is not an executable.
     """
     configured = (
-        ("C4_BROWSER_EXECUTABLE", settings.get("C4_BROWSER_EXECUTABLE")),
+        ("C4_BROWSER_EXECUTABLE", C4Settings.from_settings(settings).browser_executable),
         (
             'PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"]',
             (settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS") or {}).get("executable_path"),

@@ -51,7 +51,15 @@ class LineCounter:
         return self.lines
 
 
-def _run(tmp_path: Path, name: str, site_url: str, jobdir: Path) -> tuple[list[str], Any]:
+def _run(
+    tmp_path: Path,
+    name: str,
+    site_url: str,
+    jobdir: Path,
+    *,
+    pages: int = PAGES,
+    query: str | None = "asyncio event loop",
+) -> tuple[list[str], Any]:
     out = tmp_path / f"{name}.jsonl"
     settings = {
         "JOBDIR": jobdir,
@@ -62,7 +70,9 @@ def _run(tmp_path: Path, name: str, site_url: str, jobdir: Path) -> tuple[list[s
         "TEST_STATS_FILE": tmp_path / f"{name}.stats.json",
         "EXTENSIONS": json.dumps({"tests._support.statsdump.StatsDump": 0}),
     }
-    args = {"url": site_url, "max_pages": PAGES, "query": "asyncio event loop"}
+    args: dict[str, Any] = {"url": site_url, "max_pages": pages}
+    if query:
+        args["query"] = query
     return scrapy_crawl_command(out, args, settings), out
 
 
@@ -146,18 +156,7 @@ def test_killed_crawl_resumes_with_every_page_exactly_once(tmp_path, kill_at):
     env = project_env(ROOT)
 
     def command(name: str) -> tuple[list[str], Path]:
-        out = tmp_path / f"{name}.jsonl"
-        settings = {
-            "JOBDIR": jobdir,
-            "LOG_FILE": tmp_path / f"{name}.log",
-            "LOG_LEVEL": "INFO",
-            "ROBOTSTXT_OBEY": "False",
-            "FEED_EXPORT_FIELDS": "url,success",
-            "TEST_STATS_FILE": tmp_path / f"{name}.stats.json",
-            "EXTENSIONS": json.dumps({"tests._support.statsdump.StatsDump": 0}),
-        }
-        args = {"url": site.url, "max_pages": KILL_PAGES}
-        return scrapy_crawl_command(out, args, settings), out
+        return _run(tmp_path, name, site.url, jobdir, pages=KILL_PAGES, query=None)
 
     with DocsSite() as site:
         first_cmd, first_out = command("first")

@@ -20,6 +20,7 @@ from parsel.csstranslator import HTMLTranslator
 
 from c4scrapy.core.coerce import did_you_mean
 from c4scrapy.core.exceptions import ConfigError
+from c4scrapy.core.parse import parse_html
 from c4scrapy.core.selectors import compile_css
 
 if TYPE_CHECKING:
@@ -226,8 +227,6 @@ class JsonElementExtractionStrategy:
         return records
 
     def extract(self, url: str, html: str, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
-        from c4scrapy.core.page import parse_html
-
         return self.extract_tree(parse_html(html, url))
 
     def run(

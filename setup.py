@@ -9,11 +9,11 @@ settings. Without this file scrapyd-deploy writes its own setup.py, naming the e
 
 import sys
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 if "bdist_egg" in sys.argv:
     setup(
-        packages=find_packages(include=["c4scrapy", "c4scrapy.*", "spiders", "spiders.*"]),
+        packages=find_namespace_packages(include=["c4scrapy", "c4scrapy.*", "spiders", "spiders.*"]),
         entry_points={"scrapy": ["settings = spiders.settings"]},
     )
 else:

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-import re
-import socket
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-# Forms a resolver (inet_aton) reads as IPv4: 127.1, 0x7f.0.0.1, 2130706433, 0177.0.0.1.
-_LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$")
 
 
 def is_ip_address(host: str) -> bool:
@@ -29,13 +25,34 @@ def ip_of(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host)
     except ValueError:
-        pass
-    if not _LEGACY_IPV4.match(host):
+        return parse_ipv4(host)
+
+
+def parse_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The WHATWG IPv4 parser, which is also what resolvers read: ``0x7f.1``, ``2130706433``,
+    ``0177.0.0.1`` and ``127.1`` are 127.0.0.1; None for anything else (a name)."""
+    parts = host.split(".")
+    if len(parts) > 1 and parts[-1] == "":
+        parts.pop()
+    if len(parts) > 4:
         return None
-    try:
-        return ipaddress.IPv4Address(socket.inet_aton(host))
-    except (OSError, ValueError):
+    numbers = []
+    for part in parts:
+        try:
+            if part[:2] in ("0x", "0X"):
+                numbers.append(int(part[2:] or "0", 16))
+            elif len(part) > 1 and part[0] == "0":
+                numbers.append(int(part[1:], 8))
+            else:
+                numbers.append(int(part, 10) if part.isdigit() else -1)
+        except ValueError:
+            return None
+    if any(n < 0 or n > 255 for n in numbers[:-1]) or numbers[-1] < 0:
         return None
+    if numbers[-1] >= 256 ** (5 - len(numbers)):
+        return None
+    value = numbers[-1] + sum(n << (8 * (3 - i)) for i, n in enumerate(numbers[:-1]))
+    return ipaddress.IPv4Address(value)
 
 
 def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:

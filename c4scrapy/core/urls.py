@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import tldextract
 from w3lib.url import safe_url_string
 
-from c4scrapy.core.addresses import is_ip_address
+from c4scrapy.core.addresses import is_ip_address, parse_ipv4
 
 #: Query parameters that only track the visitor; removed so that links deduplicate.
 TRACKING_PARAMS = frozenset(
@@ -174,34 +174,9 @@ def _canonical_host(host: str) -> str | None:
         return None  # "http://exa mple.com": Chromium writes a %20 that DNS never resolves
     last = host.rstrip(".").rpartition(".")[2] if host != "." else ""
     if last and (last.isdigit() or last[:2] in ("0x", "0X")):
-        return _ipv4(host)
+        ip = parse_ipv4(host)
+        return str(ip) if ip is not None else None
     return host
-
-
-def _ipv4(host: str) -> str | None:
-    """The WHATWG IPv4 parser: ``0x7f.1``, ``2130706433`` and ``127.1`` are 127.0.0.1."""
-    parts = host.split(".")
-    if len(parts) > 1 and parts[-1] == "":
-        parts.pop()
-    if len(parts) > 4:
-        return None
-    numbers = []
-    for part in parts:
-        try:
-            if part[:2] in ("0x", "0X"):
-                numbers.append(int(part[2:] or "0", 16))
-            elif len(part) > 1 and part[0] == "0":
-                numbers.append(int(part[1:], 8))
-            else:
-                numbers.append(int(part, 10) if part.isdigit() else -1)
-        except ValueError:
-            return None
-    if any(n < 0 or n > 255 for n in numbers[:-1]) or numbers[-1] < 0:
-        return None
-    if numbers[-1] >= 256 ** (5 - len(numbers)):
-        return None
-    value = numbers[-1] + sum(n << (8 * (3 - i)) for i, n in enumerate(numbers[:-1]))
-    return str(ipaddress.IPv4Address(value))
 
 
 def strip_tracking(query: str) -> str:

@@ -362,14 +362,7 @@ class C4SpiderMiddleware:
             or config.exclude_domains
         ):
             return None
-        rules = SiteRules(
-            response.url,
-            internal_domains=config.internal_domains,
-            exclude_domains=config.exclude_domains,
-            social_domains=config.exclude_social_media_domains
-            if config.exclude_social_media_links
-            else (),
-        )
+        rules = SiteRules.for_page(response.url, config)
         return rules, config
 
     def _filter_request(

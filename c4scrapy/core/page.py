@@ -162,14 +162,7 @@ def _fill(
     cache: UrlCache | None,
 ) -> None:
     base_url = _base_url(doc, url)
-    rules = SiteRules(
-        url,
-        internal_domains=config.internal_domains,
-        exclude_domains=config.exclude_domains,
-        social_domains=config.exclude_social_media_domains
-        if config.exclude_social_media_links
-        else (),
-    )
+    rules = SiteRules.for_page(url, config)
     with plain_proxies(doc):
         skip: set[HtmlElement] = set()
         for root in _excluded_roots(doc, config):

@@ -8,13 +8,16 @@ import ipaddress
 import re
 from collections import OrderedDict
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import tldextract
 from w3lib.url import safe_url_string
 
 from c4scrapy.core.addresses import is_ip_address, parse_ipv4
+
+if TYPE_CHECKING:
+    from c4scrapy.core.config import CrawlerRunConfig
 
 #: Query parameters that only track the visitor; removed so that links deduplicate.
 TRACKING_PARAMS = frozenset(
@@ -425,6 +428,18 @@ class SiteRules:
         self.internal_domains = domain_set(internal_domains)
         self.exclude_domains = domain_set(exclude_domains)
         self.social_domains = domain_set(social_domains)
+
+    @classmethod
+    def for_page(cls, page_url: str, config: CrawlerRunConfig) -> SiteRules:
+        """The rules a config sets for the links of the page at ``page_url``."""
+        return cls(
+            page_url,
+            internal_domains=config.internal_domains,
+            exclude_domains=config.exclude_domains,
+            social_domains=config.exclude_social_media_domains
+            if config.exclude_social_media_links
+            else (),
+        )
 
     def is_internal(self, host: str) -> bool:
         return registered_domain(host) == self.site or domain_matches(host, self.internal_domains)

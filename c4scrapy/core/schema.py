@@ -18,7 +18,7 @@ from cssselect import SelectorError
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 
-from c4scrapy.core.coerce import did_you_mean
+from c4scrapy.core.coerce import as_object, did_you_mean
 from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.parse import parse_html
 from c4scrapy.core.selectors import compile_css
@@ -153,13 +153,7 @@ class JsonElementExtractionStrategy:
     schema_type = ""
 
     def __init__(self, schema: Mapping[str, Any] | str, verbose: bool = False, **kwargs: Any):
-        if isinstance(schema, str):
-            try:
-                schema = json.loads(schema)
-            except ValueError as exc:
-                raise ConfigError(f"schema: invalid JSON: {exc}") from None
-        if not isinstance(schema, Mapping):
-            raise ConfigError(f"schema: expected a JSON object, got {type(schema).__name__}")
+        schema = as_object(schema, "schema")
         unknown = set(kwargs) - {"input_format"}
         if unknown:
             raise ConfigError(f"{type(self).__name__}: unknown argument {min(unknown)!r}")

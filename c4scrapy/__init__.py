@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from c4scrapy.addon import Addon
 from c4scrapy.core.config import CacheMode, CrawlerRunConfig, LinkPreviewConfig
 from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.items import PageItem
@@ -24,6 +23,7 @@ from c4scrapy.core.schema import (
 )
 
 if TYPE_CHECKING:
+    from c4scrapy.addon import Addon
     from c4scrapy.previews import previewed_links
 
 __version__ = "0.1.0"
@@ -52,7 +52,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "previewed_links":  # it needs Scrapy: imported when first asked for
+    # The Scrapy-side names import Scrapy (~0.3 s): only when first asked for, so that the
+    # core (extract_page, the CLI) never pays for it.
+    if name == "Addon":
+        from c4scrapy.addon import Addon
+
+        return Addon
+    if name == "previewed_links":
         from c4scrapy.previews import previewed_links
 
         return previewed_links

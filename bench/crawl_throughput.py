@@ -183,6 +183,9 @@ def start_server(site: str) -> tuple[subprocess.Popen[str], str]:
 
 def crawl_command(mode: str, base: str, pages: int, out: Path) -> tuple[list[str], Path]:
     """The crawl's command line and the directory it runs in."""
+    if mode.endswith("0"):
+        cmd, cwd = crawl_command(mode[0], base, pages, out)
+        return [*cmd, "-s", "C4_EXTRACT_PROCESSES=0"], cwd
     if mode == "C":
         cmd = ["-m", "scrapy", "crawl", "site", "-a", f"url={base}", "-a", f"max_pages={pages}"]
         cwd = ROOT
@@ -231,7 +234,12 @@ def run_crawl(
         "wall": wall,
         "pages_per_s": responses / elapsed,
         "cpu_ms_per_page": 1000 * cpu / max(responses, 1),
+        "worker_cpu_ms_per_page": 1000
+        * float(stats.get("c4/extract/worker_cpu_seconds", 0))
+        / max(responses, 1),
         "maxrss_mib": usage.ru_maxrss / 1024,
+        "worker_rss_mib": float(stats.get("c4/extract/worker_peak_rss_mib", 0)),
+        "processes": int(stats.get("c4/extract/processes", 0)),
         "feed_mib": out.stat().st_size / 2**20 if out.exists() else 0.0,
     }
     if profile:
@@ -265,21 +273,26 @@ MODES = {
     "B": "B: plain spider + c4scrapy.Addon",
     "C": "C: scrapy crawl site",
 }
+#: With --inline: B and C extracting in the crawl process (C4_EXTRACT_PROCESSES=0).
+INLINE_MODES = {
+    "B0": "B0: B, extraction in the crawl process",
+    "C0": "C0: C, extraction in the crawl process",
+}
 
 
 def measure_site(
-    site: str, pages: int, rounds: int, profile: bool, workdir: Path
+    site: str, pages: int, rounds: int, profile: bool, workdir: Path, modes: dict[str, str]
 ) -> dict[str, Any]:
     server, base = start_server(site)
-    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
+    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
     profiles: dict[str, dict[str, float]] = {}
     try:
         for round_ in range(1, rounds + 1):
-            for mode in MODES:
+            for mode in modes:
                 runs[mode].append(run_crawl(mode, base, pages, workdir, f"{site}-{mode}{round_}"))
                 print(f"  {site} {mode}{round_}: {runs[mode][-1]['pages_per_s']:.1f} pages/s")
         if profile:
-            for mode in MODES:
+            for mode in modes:
                 result = run_crawl(mode, base, pages, workdir, f"{site}-{mode}-prof", True)
                 profiles[mode] = result["parts"]
     finally:
@@ -289,21 +302,16 @@ def measure_site(
     def median(mode: str, key: str) -> float:
         return statistics.median(run[key] for run in runs[mode])
 
-    rate = {mode: median(mode, "pages_per_s") for mode in MODES}
+    rate = {mode: median(mode, "pages_per_s") for mode in modes}
+    keys = ("responses", "items", "pages_per_s", "cpu_ms_per_page", "worker_cpu_ms_per_page")
+    keys += ("maxrss_mib", "worker_rss_mib", "processes", "feed_mib")
     return {
         "site": site,
         "pages": pages,
-        "rounds": {mode: [round(r["pages_per_s"], 1) for r in runs[mode]] for mode in MODES},
-        "modes": {
-            mode: {
-                key: median(mode, key)
-                for key in ("responses", "items", "pages_per_s", "cpu_ms_per_page", "maxrss_mib")
-            }
-            | {"feed_mib": median(mode, "feed_mib")}
-            for mode in MODES
-        },
-        "ratio_B": rate["B"] / rate["A"],
-        "ratio_C": rate["C"] / rate["A"],
+        "labels": modes,
+        "rounds": {mode: [round(r["pages_per_s"], 1) for r in runs[mode]] for mode in modes},
+        "modes": {mode: {key: median(mode, key) for key in keys} for mode in modes},
+        **{f"ratio_{mode}": rate[mode] / rate["A"] for mode in modes if mode != "A"},
         "profile": profiles,
     }
 
@@ -316,10 +324,12 @@ SITE_TITLES = {
 
 def tables(result: dict[str, Any]) -> list[dict[str, Any]]:
     site = result["site"]
+    modes: dict[str, str] = result["labels"]
     rows = []
-    for mode, label in MODES.items():
+    for mode, label in modes.items():
         m = result["modes"][mode]
         ratio = "1" if mode == "A" else f"**{result[f'ratio_{mode}']:.2f}**"
+        workers = f"{m['processes']:.0f} x {m['worker_rss_mib']:.0f}" if m["processes"] else "-"
         rows.append(
             [
                 label,
@@ -327,7 +337,9 @@ def tables(result: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{m['pages_per_s']:.1f}",
                 ratio,
                 f"{m['cpu_ms_per_page']:.1f}",
+                f"{m['worker_cpu_ms_per_page']:.1f}",
                 f"{m['maxrss_mib']:.0f}",
+                workers,
                 f"{m['feed_mib']:.1f}",
             ]
         )
@@ -339,15 +351,17 @@ def tables(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "responses",
                 "pages/s",
                 "vs A",
-                "CPU ms/page",
+                "CPU ms/page, crawl process",
+                "CPU ms/page, extraction processes",
                 "peak RSS MiB",
+                "extraction processes x peak RSS MiB",
                 "feed MiB",
             ],
             "rows": rows,
             "notes": [
                 "Rounds, pages/s: "
                 + "; ".join(
-                    f"{mode} {', '.join(map(str, result['rounds'][mode]))}" for mode in MODES
+                    f"{mode} {', '.join(map(str, result['rounds'][mode]))}" for mode in modes
                 )
             ],
         }
@@ -361,11 +375,11 @@ def tables(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "columns": ["crawl", *names, "total"],
                 "rows": [
                     [
-                        MODES[mode],
+                        modes[mode],
                         *(f"{result['profile'][mode][n]:.1f}" for n in names),
                         f"{sum(result['profile'][mode].values()):.1f}",
                     ]
-                    for mode in MODES
+                    for mode in modes
                     if mode in result["profile"]
                 ],
             }
@@ -395,7 +409,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="one cProfile crawl per mode")
     parser.add_argument("--keep", type=Path, help="keep logs, stats and items in this dir")
     parser.add_argument("--json", type=Path, help="write the results (bench/results format)")
+    parser.add_argument(
+        "--inline", action="store_true", help="also B0 and C0: C4_EXTRACT_PROCESSES=0"
+    )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="a setting for all"
+    )
     args = parser.parse_args(argv)
+    COMMON.update(item.split("=", 1) for item in args.set)
+    modes = {**MODES, **(INLINE_MODES if args.inline else {})}
 
     if not (DOCS / "index.html").exists():
         raise SystemExit(f"{DOCS} has no index.html (install python3.11-doc?)")
@@ -405,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         for site in args.sites.split(","):
             pages = args.docs_pages if site == "docs" else args.corpus_pages
-            results.append(measure_site(site, pages, args.rounds, args.profile, workdir))
+            results.append(measure_site(site, pages, args.rounds, args.profile, workdir, modes))
             print_result(results[-1])
     if args.json:
         command = "python bench/crawl_throughput.py " + " ".join(argv or sys.argv[1:])
@@ -420,7 +442,9 @@ def main(argv: list[str] | None = None) -> int:
             "notes": [
                 "Target: B and C keep >= 80% of A's pages/s. "
                 + " ".join(
-                    f"{r['site']}: B/A {r['ratio_B']:.2f}, C/A {r['ratio_C']:.2f}."
+                    f"{r['site']}: "
+                    + ", ".join(f"{m}/A {r[f'ratio_{m}']:.2f}" for m in modes if m != "A")
+                    + "."
                     for r in results
                 )
             ],

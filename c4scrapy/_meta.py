@@ -35,8 +35,12 @@ RENDER = "_c4_render"
 #: A redirect hop the duplicate filter dropped, sent again to end as the request's item.
 REDIRECT_DROPPED = "_c4_redirect_dropped"
 
+#: (PageItem, stat counts) of a page an extraction process has extracted, for the
+#: spider middleware to finish.
+EXTRACTED = "_c4_extracted"
+
 #: Keys that must not travel with ``meta=response.meta`` into follow-up requests.
-PER_RESPONSE = (PAGE, FAILURE, EMITTED, RENDER)
+PER_RESPONSE = (PAGE, FAILURE, EMITTED, RENDER, EXTRACTED)
 
 #: ``Response.flags`` of the stand-in response for a failed download.
 FAILURE_FLAG = "c4_failure"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
@@ -21,12 +22,15 @@ from c4scrapy.core.items import PageItem
 from c4scrapy.core.page import extract_page, unparsable_markup
 from c4scrapy.core.urls import SiteRules, host_of
 from c4scrapy.jobdir import JobJournal
+from c4scrapy.processes import ExtractionProcesses
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
 
     from scrapy.crawler import Crawler
     from typing_extensions import Self
+
+    from c4scrapy.settings import C4Settings
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +45,10 @@ class C4DownloaderMiddleware:
         self.crawler = crawler
         self.runtime = C4Runtime.enabled_for(crawler)
         self.runtime.service(JobJournal)  # now: before the scheduler opens the JOBDIR
+        self.processes = self.runtime.service(ExtractionProcesses)
         crawler.signals.connect(self._request_dropped, signal=signals.request_dropped)
+        if self.processes.enabled:
+            crawler.signals.connect(self.processes.start, signal=signals.spider_opened)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -77,24 +84,31 @@ class C4DownloaderMiddleware:
             setup_browser_request(request, config)
         return None
 
-    def process_response(self, request: Request, response: Response) -> Request | Response:
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
         """``browser="auto"``: an HTTP page that needs the browser comes back as a request
-        for it (``AutoRender``); a rendered probe teaches its host."""
+        for it (``AutoRender``); a rendered probe teaches its host. A page to extract goes
+        to an extraction process (``ExtractionProcesses``), if the crawl has them."""
         if not self.runtime.applies_to(request) or _meta.FAILURE_FLAG in response.flags:
             return response
         try:
             config = self.runtime.config_for(request)
         except ConfigError:
             return response
-        if config.browser != "auto":
-            return response
-        from c4scrapy.browser.auto import AutoRender
+        if config.browser == "auto":
+            from c4scrapy.browser.auto import AutoRender
 
-        auto = self.runtime.service(AutoRender)
-        if "playwright" in response.flags:
-            auto.after_browser(request, response)
-            return response
-        return auto.after_http(request, response) or response
+            auto = self.runtime.service(AutoRender)
+            if "playwright" in response.flags:
+                auto.after_browser(request, response)
+            else:
+                rerequest = auto.after_http(request, response)
+                if rerequest is not None:
+                    return rerequest
+        if self.processes.enabled and refusal(response, self.runtime.settings) is None:
+            extracted = await self.processes.extract(response, config)
+            if extracted is not None:
+                request.meta[_meta.EXTRACTED] = extracted
+        return response
 
     def process_exception(self, request: Request, exception: Exception) -> Response | None:
         if not self.runtime.applies_to(request):
@@ -184,30 +198,21 @@ class C4SpiderMiddleware:
             page.error_message = f"invalid config: {exc}"
             self.runtime.inc({"pages/failed": 1, "pages/invalid_config": 1})
             return page
-        refusal = self._refusal(response)
-        if refusal is not None:
-            message, stat = refusal
-            page = PageItem(url=url, success=False, status_code=response.status)
-            page.error_message = message
-            page.attach_source(None, config, response.url)
-            self.runtime.inc({"pages/failed": 1})
-            self.crawler.stats.inc_value(stat)
-            return page
-        tree: Any = response.body  # XHTML served as XML: parsed as HTML, by extract_page
-        if isinstance(response, HtmlResponse):
-            try:
-                tree = response.selector  # the tree the callback's response.css() reads too
-            except ValueError:  # e.g. an unparsable <base href>: our own parse copes
-                tree = response.text
-        page = extract_page(
-            tree,
-            response.url,
-            config,
-            status_code=response.status,
-            content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
-            counts=counts,
-            cache=self.runtime.urls,
-        )
+        extracted = response.meta.pop(_meta.EXTRACTED, None)
+        if extracted is not None:  # by an extraction process
+            page, worker_counts = extracted
+            counts.update(worker_counts)
+        else:
+            refused = refusal(response, self.runtime.settings)
+            if refused is not None:
+                message, stat = refused
+                page = PageItem(url=url, success=False, status_code=response.status)
+                page.error_message = message
+                page.attach_source(None, config, response.url)
+                self.runtime.inc({"pages/failed": 1})
+                self.crawler.stats.inc_value(stat)
+                return page
+            page = self._extract_here(response, config, counts)
         self._finish(page, response, url, config)
         self.runtime.inc(counts)
         self.runtime.inc({"extract_seconds": page.c4.get("extract_seconds", 0.0)})
@@ -224,27 +229,25 @@ class C4SpiderMiddleware:
             )
         return page
 
-    def _refusal(self, response: Response) -> tuple[str, str] | None:
-        """Why ``response`` is not extracted (the item's error, a stat), or None."""
-        if 300 <= response.status < 400:
-            location = (response.headers.get(b"Location") or b"").decode("latin-1")
-            target = f" to {location!r}" if location else " without a Location"
-            return (
-                f"HTTP {response.status}: redirect{target} not followed",
-                "c4/pages/redirect_not_followed",
-            )
-        if not _meta.is_html(response):
-            declared = _meta.content_type(response) or "?"
-            return f"not an HTML response (Content-Type: {declared})", "c4/pages/not_html"
-        limit = self.runtime.settings.max_page_bytes
-        if limit and len(response.body) > limit:
-            size = len(response.body)
-            message = f"page too large: {size} bytes, over C4_MAX_PAGE_BYTES ({limit}); not parsed"
-            return message, "c4/pages/too_large"
-        problem = unparsable_markup(response.body)
-        if problem:
-            return problem, "c4/pages/unparsable"
-        return None
+    def _extract_here(
+        self, response: Response, config: CrawlerRunConfig, counts: Counter[str]
+    ) -> PageItem:
+        """Extraction in the crawl process, on the tree the callback reads too."""
+        tree: Any = response.body  # XHTML served as XML: parsed as HTML, by extract_page
+        if isinstance(response, HtmlResponse):
+            try:
+                tree = response.selector
+            except ValueError:  # e.g. an unparsable <base href>: our own parse copes
+                tree = response.text
+        return extract_page(
+            tree,
+            response.url,
+            config,
+            status_code=response.status,
+            content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
+            counts=counts,
+            cache=self.runtime.urls,
+        )
 
     def _finish(
         self, page: PageItem, response: Response, url: str, config: CrawlerRunConfig
@@ -261,13 +264,7 @@ class C4SpiderMiddleware:
             k.decode("latin-1"): b", ".join(v).decode("latin-1")
             for k, v in dict.items(response.headers)
         }
-        doc = None
-        if isinstance(response, HtmlResponse):
-            try:
-                doc = response.selector.root
-            except ValueError:
-                pass
-        page.attach_source(doc, config, response.url)
+        page.attach_source(partial(_tree, response), config, response.url)
         if config.browser is not False:
             from c4scrapy.browser.auto import record
 
@@ -395,6 +392,40 @@ class C4SpiderMiddleware:
     def _release(self, item: Any, **kwargs: Any) -> None:
         if isinstance(item, PageItem):
             item.release_source()
+
+
+def refusal(response: Response, settings: C4Settings) -> tuple[str, str] | None:
+    """Why ``response`` is not extracted (the item's error, a stat), or None."""
+    if 300 <= response.status < 400:
+        location = (response.headers.get(b"Location") or b"").decode("latin-1")
+        target = f" to {location!r}" if location else " without a Location"
+        return (
+            f"HTTP {response.status}: redirect{target} not followed",
+            "c4/pages/redirect_not_followed",
+        )
+    if not _meta.is_html(response):
+        declared = _meta.content_type(response) or "?"
+        return f"not an HTML response (Content-Type: {declared})", "c4/pages/not_html"
+    limit = settings.max_page_bytes
+    if limit and len(response.body) > limit:
+        size = len(response.body)
+        message = f"page too large: {size} bytes, over C4_MAX_PAGE_BYTES ({limit}); not parsed"
+        return message, "c4/pages/too_large"
+    problem = unparsable_markup(response.body)
+    if problem:
+        return problem, "c4/pages/unparsable"
+    return None
+
+
+def _tree(response: Response) -> Any:
+    """The response's parsed tree (Scrapy's ``response.selector``: parsed once, shared
+    with the callback), or None for a response that is not HTML to Scrapy."""
+    if isinstance(response, HtmlResponse):
+        try:
+            return response.selector.root
+        except ValueError:
+            pass
+    return None
 
 
 def failed_page(request: Request, failure: BaseException) -> PageItem:

@@ -25,8 +25,8 @@ BLOCKABLE_RESOURCES = frozenset(
 
 
 def _at_least(lowest: float) -> Callable[[Any], str | None]:
-    def check(value: float) -> str | None:
-        if value >= lowest:
+    def check(value: float | None) -> str | None:
+        if value is None or value >= lowest:
             return None
         kind = "an integer" if isinstance(value, int) else "a number"
         return f"expected {kind} >= {lowest:g}, got {value!r}"
@@ -103,6 +103,10 @@ class C4Settings:
     trap_max_path_segments: int = _setting(20, _at_least(0))
     trap_max_segment_repeats: int = _setting(3, _at_least(0))
     follow_duplicates: bool = False
+    # extraction off the reactor's thread (c4scrapy.processes): worker processes (None:
+    # one per usable CPU; 0: in the crawl process) and the seconds one page may take
+    extract_processes: int | None = _setting(None, _at_least(0))
+    extract_timeout: float = _setting(60.0, _at_least(0))
 
     @staticmethod
     def setting_name(attribute: str) -> str:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from c4scrapy.core.markdown_result import MarkdownGenerationResult
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from lxml.html import HtmlElement
 
     from c4scrapy.core.config import CrawlerRunConfig
@@ -16,17 +18,30 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 
 
-@dataclasses.dataclass
 class PageSource:
     """What the item pipelines need besides the item: the parsed page and its config.
 
+    ``doc`` is the parsed page, or a function that parses it on first use (a page
+    extracted in another process is parsed here only if a pipeline reads its tree).
     Held only while the item is inside the crawl (released once it is scraped or
     dropped), never exported and never pickled.
     """
 
-    doc: HtmlElement | None
-    config: CrawlerRunConfig
-    url: str
+    def __init__(
+        self,
+        doc: HtmlElement | Callable[[], HtmlElement | None] | None,
+        config: CrawlerRunConfig,
+        url: str,
+    ) -> None:
+        self._doc = doc
+        self.config = config
+        self.url = url
+
+    @property
+    def doc(self) -> HtmlElement | None:
+        if callable(self._doc):
+            self._doc = self._doc()
+        return self._doc
 
 
 @dataclasses.dataclass
@@ -92,7 +107,12 @@ class PageItem:
     def source(self) -> PageSource | None:
         return self.__dict__.get("_source")
 
-    def attach_source(self, doc: HtmlElement | None, config: CrawlerRunConfig, url: str) -> None:
+    def attach_source(
+        self,
+        doc: HtmlElement | Callable[[], HtmlElement | None] | None,
+        config: CrawlerRunConfig,
+        url: str,
+    ) -> None:
         self.__dict__["_source"] = PageSource(doc, config, url)
 
     def release_source(self) -> None:

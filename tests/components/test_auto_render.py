@@ -33,7 +33,10 @@ class Spider(scrapy.Spider):
 
 
 def _middlewares(settings: dict[str, Any] | None = None) -> tuple[Any, Any, Any]:
-    crawler = get_crawler(Spider, {"C4_BROWSER": "auto", **(settings or {})})
+    # extraction in this process: process_response then never waits, and _fetch runs it
+    crawler = get_crawler(
+        Spider, {"C4_BROWSER": "auto", "C4_EXTRACT_PROCESSES": 0, **(settings or {})}
+    )
     crawler.spider = Spider.from_crawler(crawler)
     crawler.stats.open_spider()
     downloader = build_from_crawler(C4DownloaderMiddleware, crawler)
@@ -46,7 +49,10 @@ def _fetch(mw: Any, request: Request, body: bytes, *, rendered: bool = False) ->
     assert mw.process_request(request) is None
     flags = ["playwright"] if rendered else []
     response = HtmlResponse(request.url, body=body, flags=flags)
-    return mw.process_response(request, response)
+    coroutine = mw.process_response(request, response)
+    with pytest.raises(StopIteration) as done:
+        coroutine.send(None)  # no extraction process: nothing to wait for
+    return done.value.value
 
 
 def _request(url: str, spider: Spider) -> Request:

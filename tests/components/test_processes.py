@@ -1,0 +1,127 @@
+"""Extraction in worker processes (``C4_EXTRACT_PROCESSES``): the same items as in the crawl
+process, and every page still ends as one item when a worker dies, hangs or cannot be
+sent the page's config."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import scrapy
+from scrapy.utils.defer import deferred_f_from_coro_f
+
+from c4scrapy import CrawlerRunConfig, DefaultMarkdownGenerator, PageItem
+from c4scrapy.spiders.site import SiteSpider
+from tests._support.crawling import crawl
+from tests._support.filters import Tripwire, Unpicklable
+
+
+class PathsSpider(scrapy.Spider):
+    name = "paths"
+
+    def __init__(self, base: str, paths: list[str], c4: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.base, self.paths, self.c4 = base, paths, c4
+
+    async def start(self):
+        meta = {} if self.c4 is None else {"c4": self.c4}
+        for path in self.paths:
+            yield scrapy.Request(self.base + path, meta=dict(meta), callback=self.parse)
+
+    def parse(self, response):
+        # the tree the schema pipeline and callbacks read is parsed here on demand
+        page = response.meta["c4_page"]
+        assert page.source is not None and page.source.doc is not None
+        assert page.source.doc.findtext(".//title") == response.css("title::text").get()
+
+
+def _comparable(page: PageItem) -> dict[str, Any]:
+    data = dataclasses.asdict(page)
+    data["c4"].pop("extract_seconds")
+    return data
+
+
+@deferred_f_from_coro_f
+async def test_workers_give_the_items_the_crawl_process_gives(demo_server):
+    settings = {"C4_EXCLUDE_SOCIAL_MEDIA_LINKS": True}
+    inline = await crawl(
+        SiteSpider, {**settings, "C4_EXTRACT_PROCESSES": 0}, url=demo_server.url
+    )
+    pooled = await crawl(SiteSpider, {**settings, "C4_EXTRACT_PROCESSES": 2}, url=demo_server.url)
+    assert len(pooled.pages) == len(inline.pages) >= 5
+    here = {url: _comparable(page) for url, page in inline.by_url().items()}
+    there = {url: _comparable(page) for url, page in pooled.by_url().items()}
+    assert there == here
+    assert pooled.stats["c4/extract/processes"] == 2
+    assert pooled.stats["c4/extract/in_workers"] == len(pooled.pages)
+    assert pooled.stats["c4/extract/worker_cpu_seconds"] > 0
+    assert pooled.stats["c4/extract/worker_peak_rss_mib"] > 10
+    assert "c4/extract/processes" not in inline.stats
+    assert pooled.stats["c4/pages/extracted"] == inline.stats["c4/pages/extracted"]
+
+
+def _site(site_server, tmp_path, pages: dict[str, str]) -> list[str]:
+    for name, words in pages.items():
+        (tmp_path / "site" / name).write_text(f"<title>{name}</title><p>{words}</p>")
+    return list(pages)
+
+
+def _tripwire() -> CrawlerRunConfig:
+    return CrawlerRunConfig(markdown_generator=DefaultMarkdownGenerator(content_filter=Tripwire()))
+
+
+@deferred_f_from_coro_f
+async def test_a_page_that_kills_its_worker_fails_alone(site_server, tmp_path):
+    paths = _site(site_server, tmp_path, {f"p{i}.html": f"page {i}" for i in range(8)})
+    paths += _site(site_server, tmp_path, {"bomb.html": "CRASH"})
+    run = await crawl(
+        PathsSpider,
+        {"C4_EXTRACT_PROCESSES": 2},
+        base=site_server.url,
+        paths=paths,
+        c4=_tripwire(),
+    )
+    pages = run.by_url()
+    assert len(pages) == 9
+    bomb = pages.pop(site_server.url + "bomb.html")
+    assert not bomb.success
+    assert bomb.error_message == "its extraction process died twice"
+    assert all(page.success and page.fit_markdown for page in pages.values())
+    assert run.stats["c4/extract/worker_crashes"] >= 2
+    assert run.stats["c4/extract/retries"] >= 1
+    assert run.stats["c4/pages/failed"] == 1
+
+
+@deferred_f_from_coro_f
+async def test_a_page_over_the_timeout_has_its_worker_stopped(site_server, tmp_path):
+    paths = _site(site_server, tmp_path, {f"p{i}.html": f"page {i}" for i in range(6)})
+    paths += _site(site_server, tmp_path, {"tarpit.html": "HANG"})
+    run = await crawl(
+        PathsSpider,
+        {"C4_EXTRACT_PROCESSES": 1, "C4_EXTRACT_TIMEOUT": 1},
+        base=site_server.url,
+        paths=paths,
+        c4=_tripwire(),
+    )
+    pages = run.by_url()
+    assert len(pages) == 7
+    tarpit = pages.pop(site_server.url + "tarpit.html")
+    assert tarpit.error_message == "extraction stopped after 1 s (C4_EXTRACT_TIMEOUT)"
+    assert all(page.success for page in pages.values())
+    assert run.stats["c4/extract/timeouts"] == 1
+    assert "c4/extract/worker_crashes" not in run.stats
+
+
+@deferred_f_from_coro_f
+async def test_a_config_no_worker_can_receive_is_extracted_here(site_server, tmp_path, caplog):
+    paths = _site(site_server, tmp_path, {"a.html": "alpha", "b.html": "beta"})
+    config = CrawlerRunConfig(
+        markdown_generator=DefaultMarkdownGenerator(content_filter=Unpicklable())
+    )
+    run = await crawl(
+        PathsSpider, {"C4_EXTRACT_PROCESSES": 1}, base=site_server.url, paths=paths, c4=config
+    )
+    assert all(page.success and page.fit_markdown for page in run.pages)
+    assert run.stats["c4/extract/inline_unpicklable"] == 2
+    assert "c4/extract/in_workers" not in run.stats
+    assert caplog.text.count("cannot be sent to an extraction process") == 1

@@ -13,7 +13,10 @@ import logging
 import multiprocessing
 import os
 import pickle
+import select
 import signal
+import threading
+import time
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
@@ -43,9 +46,30 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _worker_init() -> None:
+def _worker_init(crawl_pid: int) -> None:
     # Ctrl-C is for the crawl process, which stops its workers itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(
+        target=_exit_with, args=(crawl_pid,), name="c4-exit-with", daemon=True
+    ).start()
+
+
+def _exit_with(pid: int) -> None:
+    """End this worker when the crawl process ends, however it ends: a worker of a killed
+    crawl would wait forever otherwise (it holds its own task queue's write end)."""
+    try:
+        handle = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux 5.3+: look once a second
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # the pid has been reused by another user's process
+                os._exit(0)
+    select.select([handle], [], [])  # readable once the process has exited
+    os._exit(0)
 
 
 class ExtractionProcesses:
@@ -149,7 +173,7 @@ class ExtractionProcesses:
             if "forkserver" in methods:
                 context.set_forkserver_preload(["c4scrapy.core.job"])
             self._executor = ProcessPoolExecutor(
-                self.size, mp_context=context, initializer=_worker_init
+                self.size, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
             )
         return self._executor
 

@@ -147,10 +147,28 @@ def test_sigint_and_resume_crawl_every_page_exactly_once(tmp_path):
 KILL_PAGES = 150
 
 
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux /proc), forkserver children included."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+    return found
+
+
 @pytest.mark.parametrize("kill_at", [1, 40, 110])
 def test_killed_crawl_resumes_with_every_page_exactly_once(tmp_path, kill_at):
     """SIGKILL (no chance to save Scrapy's queue) at several points, then resume: the
-    union of the runs' items holds every page once."""
+    union of the runs' items holds every page once, and no extraction process of the
+    killed run is left behind."""
     require_tool("python3.11-doc", str(DOCS_SITE / "index.html"))
     jobdir = tmp_path / "job"
     env = project_env(ROOT)
@@ -167,11 +185,18 @@ def test_killed_crawl_resumes_with_every_page_exactly_once(tmp_path, kill_at):
                 lambda: lines() >= kill_at or first.poll() is not None, timeout=240, what="items"
             )
             assert first.poll() is None, "the first run ended before it was killed"
+            helpers = _descendants(first.pid)  # the extraction forkserver and its workers
             first.kill()
             first.wait(timeout=60)
         finally:
             if first.poll() is None:
                 first.kill()
+        assert len(helpers) >= 2
+        wait_for(
+            lambda: not any(Path(f"/proc/{pid}").exists() for pid in helpers),
+            timeout=20,
+            what="the killed crawl's extraction processes to end",
+        )
         second_cmd, second_out = command("second")
         second = subprocess.run(
             second_cmd, cwd=ROOT, env=env, capture_output=True, timeout=300, check=False

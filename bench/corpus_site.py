@@ -4,8 +4,9 @@ Serves every page of ``/work/shared/corpus`` (decompressed, bytes unchanged) on
 127.0.0.1 at its original URL's path and query, as ``text/html; charset=utf-8``, and an
 index page at ``/`` that links all of them. The pages' own links mostly point to their
 real hosts (so a same-site crawl does not follow them); root-relative ones reach this
-server and answer 404 unless they name a corpus page. Prints ``serving ... on URL`` once
-it listens.
+server and answer 404 unless they name a corpus page. With ``--copies N`` every page is
+also served under ``/copy2/`` ... ``/copyN/`` and the index links all N copies, for crawls
+long enough to measure. Prints ``serving ... on URL`` once it listens.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from urllib.parse import urlsplit
 CORPUS = Path("/work/shared/corpus")
 
 
-def build(corpus: Path = CORPUS) -> dict[str, bytes]:
-    """``{path?query: body}`` for every corpus page, and ``/`` the index linking them."""
+def build(corpus: Path = CORPUS, copies: int = 1) -> dict[str, bytes]:
+    """``{path?query: body}`` for every corpus page (and its copies), and ``/`` the index
+    linking them."""
     pages: dict[str, bytes] = {}
     with (corpus / "pages.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
@@ -31,7 +33,10 @@ def build(corpus: Path = CORPUS) -> dict[str, bytes]:
             row = json.loads(line)
             parts = urlsplit(row["url"])
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            pages[target] = gzip.decompress((corpus / "pages" / row["file"]).read_bytes())
+            body = gzip.decompress((corpus / "pages" / row["file"]).read_bytes())
+            pages[target] = body
+            for copy in range(2, copies + 1):
+                pages[f"/copy{copy}{target}"] = body
     links = "\n".join(
         f'<li><a href="{html.escape(target)}">{html.escape(target)}</a></li>'
         for target in sorted(pages)
@@ -44,8 +49,8 @@ def build(corpus: Path = CORPUS) -> dict[str, bytes]:
     return pages
 
 
-def serve(port: int, corpus: Path = CORPUS) -> None:
-    pages = build(corpus)
+def serve(port: int, corpus: Path = CORPUS, copies: int = 1) -> None:
+    pages = build(corpus, copies)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -73,5 +78,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--copies", type=int, default=1, help="serve each page N times")
     args = parser.parse_args()
-    serve(args.port, args.corpus)
+    serve(args.port, args.corpus, args.copies)

@@ -15,8 +15,9 @@ same settings (16 concurrent requests, 8 per domain, no delay, robots.txt off):
 
 Sites: the Python 3.11 docs (``/usr/share/doc/python3.11/html``, served by
 ``python -m c4scrapy serve``; ``max_pages`` above its size, so every mode crawls all of it)
-and the corpus site (``bench/corpus_site.py``: the 136 real-world pages at their URL paths
-and an index linking them; ``max_pages`` 137).
+and the corpus site (``bench/corpus_site.py --copies 8``: the 136 real-world pages at their
+URL paths and 7 more times under ``/copyN/``, and an index linking them; 1089 pages: one
+copy crawls in about 2 s, too short to measure).
 
 Reported: pages/s (responses over the crawl's ``elapsed_time_seconds``, median of the
 rounds), CPU ms per page of the crawl process (user + system, ``getrusage``; start-up
@@ -59,6 +60,9 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve()
 DOCS = Path("/usr/share/doc/python3.11/html")
+
+#: How many times the corpus site serves each page (``--corpus-copies``).
+CORPUS_COPIES = 8
 
 #: The settings every crawl gets (A and B have no project; C's project sets the same).
 COMMON = {
@@ -172,6 +176,7 @@ def start_server(site: str) -> tuple[subprocess.Popen[str], str]:
         cmd = [sys.executable, "-m", "c4scrapy", "serve", str(DOCS), "--port", str(port)]
     else:
         cmd = [sys.executable, str(HERE.parent / "corpus_site.py"), "--port", str(port)]
+        cmd += ["--copies", str(CORPUS_COPIES)]
     server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert server.stdout is not None
     line = server.stdout.readline()  # "serving ... on URL" once it listens
@@ -318,7 +323,8 @@ def measure_site(
 
 SITE_TITLES = {
     "docs": "the Python 3.11 docs, every page (python -m c4scrapy serve)",
-    "corpus": "the corpus site: an index and the 136 real-world pages (bench/corpus_site.py)",
+    "corpus": "the corpus site: an index and the 136 real-world pages, each at its own path "
+    "and under /copy2/ ... /copy8/ (bench/corpus_site.py --copies 8)",
 }
 
 
@@ -404,7 +410,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sites", default="docs,corpus", help="docs, corpus or both")
     parser.add_argument("--docs-pages", type=int, default=1000, help="max_pages on the docs")
-    parser.add_argument("--corpus-pages", type=int, default=137, help="max_pages, corpus")
+    parser.add_argument(
+        "--corpus-copies", type=int, default=8, help="each corpus page served N times"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="A/B/C rounds (median)")
     parser.add_argument("--profile", action="store_true", help="one cProfile crawl per mode")
     parser.add_argument("--keep", type=Path, help="keep logs, stats and items in this dir")
@@ -417,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     COMMON.update(item.split("=", 1) for item in args.set)
+    global CORPUS_COPIES
+    CORPUS_COPIES = args.corpus_copies
     modes = {**MODES, **(INLINE_MODES if args.inline else {})}
 
     if not (DOCS / "index.html").exists():
@@ -426,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         for site in args.sites.split(","):
-            pages = args.docs_pages if site == "docs" else args.corpus_pages
+            pages = args.docs_pages if site == "docs" else 1 + 136 * args.corpus_copies
             results.append(measure_site(site, pages, args.rounds, args.profile, workdir, modes))
             print_result(results[-1])
     if args.json:

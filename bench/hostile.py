@@ -5,7 +5,8 @@
 Each case is one ``scrapy crawl site`` (a real process, the project's settings) of a local
 server whose start page links one hostile response (or, for ``hanging-links``, a page of
 links that never answer). Printed per case: the item's outcome, the crawl's wall time,
-peak RSS of the crawl process (``ru_maxrss``), and the longest stall of its event loop
+peak RSS of the crawl process (``ru_maxrss``) and of its largest extraction process (stat
+``c4/extract/worker_peak_rss_mib``), and the longest stall of its event loop
 (the largest gap between ticks of a 50 ms looping call, from ``StallMeter`` below).
 Target (issue 13): no case above 1.5 GB nor a stall over a few seconds.
 """
@@ -170,6 +171,7 @@ def run_case(
         "outcome": outcome,
         "seconds": round(seconds, 1),
         "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "worker_rss_mb": stats.get("c4/extract/worker_peak_rss_mib"),
         "stall_seconds": stats.get("stall_seconds"),
         "exit": os.waitstatus_to_exitcode(status),
     }
@@ -189,13 +191,15 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(
                 f"{row['case']:18} {row['response_bytes'] / MB:8.1f} MB  {row['seconds']:6.1f} s  "
-                f"peak {row['peak_rss_mb']:5d} MB  stall {row['stall_seconds']} s  "
+                f"peak {row['peak_rss_mb']:5d} MB  worker {row['worker_rss_mb']} MB  "
+                f"stall {row['stall_seconds']} s  "
                 f"items {row['items']}  {row['outcome']}",
                 flush=True,
             )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        columns = ["case", "response", "outcome", "seconds", "peak RSS", "longest stall"]
+        columns = ["case", "response", "outcome", "seconds", "peak RSS", "extraction process"]
+        columns += ["longest stall"]
         payload = {
             "title": "Hostile responses",
             "order": 60,
@@ -205,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             "notes": [
                 (
                     "One ``scrapy crawl site`` per case against a local server whose start page "
-                    "links the hostile response; peak RSS of the crawl process, and the longest "
+                    "links the hostile response; peak RSS of the crawl process and of its largest "
+                    "extraction process (C4_EXTRACT_PROCESSES), and the longest "
                     "gap between ticks of a 50 ms looping call (how long the crawl stalled). "
                     "Target: under 1.5 GB and a few seconds."
                 )
@@ -221,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                             row["outcome"],
                             row["seconds"],
                             f"{row['peak_rss_mb']} MB",
+                            f"{row['worker_rss_mb']} MB" if row["worker_rss_mb"] else "-",
                             f"{row['stall_seconds']} s",
                         ]
                         for row in rows

@@ -20,10 +20,14 @@ URL paths and 7 more times under ``/copyN/``, and an index linking them; 1089 pa
 copy crawls in about 2 s, too short to measure).
 
 Reported: pages/s (responses over the crawl's ``elapsed_time_seconds``, median of the
-rounds), CPU ms per page of the crawl process (user + system, ``getrusage``; start-up
-left out: from spider_opened to spider_closed), peak RSS (``ru_maxrss``) and the ratios B/A and C/A (target >= 0.8). With
+rounds) and its ratio to A (target >= 0.8); CPU ms per page of the crawl process (user +
+system, ``getrusage``, from spider_opened to spider_closed), of its extraction processes
+(stat ``c4/extract/worker_cpu_seconds``) and of the HTTP server (``/proc``, the whole
+crawl); "cores busy", pages/s times all that CPU per page (the machine has 2); peak RSS of
+the crawl process (``ru_maxrss``) and of each extraction process. With ``--inline``, B0
+and C0 are B and C with ``C4_EXTRACT_PROCESSES=0``. With
 ``--profile``, one more crawl per mode and site runs under cProfile (enabled from
-spider_opened to spider_closed), and its CPU is split
+spider_opened to spider_closed, the crawl process's main thread only), and its CPU is split
 into parts by the cumulative time of their entry functions (``PARTS``); "the rest" is the
 profile's total less those parts and less the time waiting in ``epoll.poll`` (idle). cProfile slows Python code about twice, so read the
 split as shares, not as absolute costs.
@@ -203,10 +207,22 @@ def crawl_command(mode: str, base: str, pages: int, out: Path) -> tuple[list[str
     return [*cmd, "-O", str(out)], cwd
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a running process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_crawl(
-    mode: str, base: str, pages: int, workdir: Path, label: str, profile: bool = False
+    mode: str,
+    base: str,
+    pages: int,
+    workdir: Path,
+    label: str,
+    profile: bool = False,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
-    """One crawl process: its stats, CPU, wall time and peak RSS."""
+    """One crawl process: its stats, CPU (and the HTTP server's), wall time and peak RSS."""
     out = workdir / f"{label}.jsonl"
     stats_file = workdir / f"{label}.stats.json"
     args, cwd = crawl_command(mode, base, pages, out)
@@ -222,10 +238,12 @@ def run_crawl(
     if profile:
         args += ["-s", f"BENCH_PROFILE_FILE={prof}"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), str(ROOT)])}
+    server_cpu = process_cpu(server_pid) if server_pid else 0.0
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
+    server_cpu = process_cpu(server_pid) - server_cpu if server_pid else 0.0
     if os.waitstatus_to_exitcode(status) != 0 or not stats_file.exists():
         raise SystemExit(f"{label} crawl failed; see {workdir}")
     stats = json.loads(stats_file.read_text(encoding="utf-8"))
@@ -242,6 +260,7 @@ def run_crawl(
         "worker_cpu_ms_per_page": 1000
         * float(stats.get("c4/extract/worker_cpu_seconds", 0))
         / max(responses, 1),
+        "server_cpu_ms_per_page": 1000 * server_cpu / max(responses, 1),
         "maxrss_mib": usage.ru_maxrss / 1024,
         "worker_rss_mib": float(stats.get("c4/extract/worker_peak_rss_mib", 0)),
         "processes": int(stats.get("c4/extract/processes", 0)),
@@ -294,7 +313,8 @@ def measure_site(
     try:
         for round_ in range(1, rounds + 1):
             for mode in modes:
-                runs[mode].append(run_crawl(mode, base, pages, workdir, f"{site}-{mode}{round_}"))
+                label = f"{site}-{mode}{round_}"
+                runs[mode].append(run_crawl(mode, base, pages, workdir, label, False, server.pid))
                 print(f"  {site} {mode}{round_}: {runs[mode][-1]['pages_per_s']:.1f} pages/s")
         if profile:
             for mode in modes:
@@ -309,6 +329,7 @@ def measure_site(
 
     rate = {mode: median(mode, "pages_per_s") for mode in modes}
     keys = ("responses", "items", "pages_per_s", "cpu_ms_per_page", "worker_cpu_ms_per_page")
+    keys += ("server_cpu_ms_per_page",)
     keys += ("maxrss_mib", "worker_rss_mib", "processes", "feed_mib")
     return {
         "site": site,
@@ -336,6 +357,7 @@ def tables(result: dict[str, Any]) -> list[dict[str, Any]]:
         m = result["modes"][mode]
         ratio = "1" if mode == "A" else f"**{result[f'ratio_{mode}']:.2f}**"
         workers = f"{m['processes']:.0f} x {m['worker_rss_mib']:.0f}" if m["processes"] else "-"
+        cpu = m["cpu_ms_per_page"] + m["worker_cpu_ms_per_page"] + m["server_cpu_ms_per_page"]
         rows.append(
             [
                 label,
@@ -344,6 +366,8 @@ def tables(result: dict[str, Any]) -> list[dict[str, Any]]:
                 ratio,
                 f"{m['cpu_ms_per_page']:.1f}",
                 f"{m['worker_cpu_ms_per_page']:.1f}",
+                f"{m['server_cpu_ms_per_page']:.1f}",
+                f"{m['pages_per_s'] * cpu / 1000:.2f}",
                 f"{m['maxrss_mib']:.0f}",
                 workers,
                 f"{m['feed_mib']:.1f}",
@@ -359,6 +383,8 @@ def tables(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "vs A",
                 "CPU ms/page, crawl process",
                 "CPU ms/page, extraction processes",
+                "CPU ms/page, HTTP server",
+                "cores busy",
                 "peak RSS MiB",
                 "extraction processes x peak RSS MiB",
                 "feed MiB",

@@ -2,33 +2,37 @@
 
 The crawl process downloads, schedules and exports; ``extract_page`` runs in a few
 processes forked from a forkserver that has the core imported, so a crawl uses more than
-one core and a slow page never stalls the reactor. A worker that dies is replaced and its
-pages are tried once more; a page over ``C4_EXTRACT_TIMEOUT`` has its worker killed and
-ends as a failed item. See docs/features/throughput.rst.
+one core and a slow page never stalls the reactor. Each worker has a Unix socket that the
+reactor reads and writes like any connection (no threads in the crawl process), and holds
+up to two pages, so it never waits for the crawl to send the next one. A worker that dies
+is replaced and its pages are sent again (the page it was on at most once more); a page
+over ``C4_EXTRACT_TIMEOUT`` fails and its worker is replaced. See
+docs/features/throughput.rst.
 """
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import logging
 import multiprocessing
 import os
 import pickle
-import select
-import signal
-import threading
-import time
-from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import socket
 from typing import TYPE_CHECKING, Any
 
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import defer
+from twisted.internet import defer, protocol
 
+from c4scrapy.core import job as worker
 from c4scrapy.core.items import PageItem
-from c4scrapy.core.job import extract_job
 
 if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
     from scrapy.http import Response
+    from twisted.internet.base import DelayedCall
+    from twisted.python.failure import Failure
 
     from c4scrapy._runtime import C4Runtime
     from c4scrapy.core.config import CrawlerRunConfig
@@ -37,6 +41,14 @@ logger = logging.getLogger(__name__)
 
 #: (the page, its stat counts): a page extracted by a worker.
 Extracted = tuple[PageItem, dict[str, int]]
+#: Pages a worker holds at once: the one it is on and the next.
+PAGES_PER_WORKER = 2
+
+
+def _reactor() -> Any:
+    from twisted.internet import reactor  # the one Scrapy has installed by now
+
+    return reactor
 
 
 def usable_cpus() -> int:
@@ -46,34 +58,19 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _worker_init(crawl_pid: int) -> None:
-    # Ctrl-C is for the crawl process, which stops its workers itself
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(
-        target=_exit_with, args=(crawl_pid,), name="c4-exit-with", daemon=True
-    ).start()
+@dataclasses.dataclass(eq=False)
+class _Job:
+    payload: bytes
+    done: defer.Deferred[tuple[str, Any]] = dataclasses.field(default_factory=defer.Deferred)
+    deaths: int = 0  # workers that died while on this page
 
-
-def _exit_with(pid: int) -> None:
-    """End this worker when the crawl process ends, however it ends: a worker of a killed
-    crawl would wait forever otherwise (it holds its own task queue's write end)."""
-    try:
-        handle = os.pidfd_open(pid)
-    except (AttributeError, OSError):  # not Linux 5.3+: look once a second
-        while True:
-            time.sleep(1)
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                os._exit(0)
-            except PermissionError:  # the pid has been reused by another user's process
-                os._exit(0)
-    select.select([handle], [], [])  # readable once the process has exited
-    os._exit(0)
+    def settle(self, outcome: str, value: Any) -> None:
+        if not self.done.called:
+            self.done.callback((outcome, value))
 
 
 class ExtractionProcesses:
-    """The crawl's extraction workers (a runtime service), started on first use."""
+    """The crawl's extraction workers (a runtime service), started at ``spider_opened``."""
 
     def __init__(self, runtime: C4Runtime) -> None:
         self.runtime = runtime
@@ -81,9 +78,11 @@ class ExtractionProcesses:
         size = settings.extract_processes
         self.size: int = usable_cpus() if size is None else size
         self.timeout: float = settings.extract_timeout
-        self._executor: ProcessPoolExecutor | None = None
+        self._workers: list[_Worker] = []
+        self._waiting: collections.deque[_Job] = collections.deque()
         self._config: tuple[CrawlerRunConfig, bytes] | None = None
         self._unpicklable_logged = False
+        self._closed = False
         if self.size:
             runtime.crawler.stats.set_value("c4/extract/processes", self.size)
             logger.info(
@@ -94,49 +93,109 @@ class ExtractionProcesses:
     def enabled(self) -> bool:
         return self.size > 0
 
+    def start(self) -> None:
+        """Start the workers now (at spider_opened), not on the first page."""
+        while len(self._workers) < self.size:
+            self._spawn()
+
     async def extract(self, response: Response, config: CrawlerRunConfig) -> Extracted | None:
         """The page ``response`` is, extracted by a worker; None if it must be extracted
-        in the crawl process (a config that cannot be pickled, the crawl stopping)."""
+        in the crawl process (a config that cannot be pickled, the crawl closing)."""
         blob = self._pickled(config)
-        if blob is None:
+        if blob is None or self._closed:
             return None
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         encoding = getattr(response, "_encoding", None)  # given, not declared: browser pages
         if encoding:
             content_type = f"{content_type.split(';', 1)[0]}; charset={encoding}"
-        job = (response.body, response.url, blob, response.status, content_type)
-        for attempt in (1, 2):
-            executor = self._running()
-            try:
-                page, counts, cpu, rss = await self._result(executor.submit(extract_job, *job))
-            except BrokenProcessPool:  # a worker died: this page's, or another one's
-                self._replace(executor)
-                if attempt == 1:
-                    self.runtime.inc({"extract/retries": 1})
-                    continue
-                return self._failed(response, "its extraction process died twice")
-            except defer.TimeoutError:
-                self._replace(executor, kill=True)
-                self.runtime.inc({"extract/timeouts": 1})
-                return self._failed(
-                    response,
-                    f"extraction stopped after {self.timeout:g} s (C4_EXTRACT_TIMEOUT)",
-                )
-            except (CancelledError, RuntimeError):  # shut down: the crawl is closing
-                return None
-            except Exception as exc:  # noqa: BLE001 (MemoryError in the worker...: the item says it)
-                return self._failed(response, f"extraction failed: {type(exc).__name__}: {exc}")
+        page = (response.body, response.url, blob, response.status, content_type)
+        job = _Job(pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL))
+        self._waiting.append(job)
+        self._dispatch()
+        outcome, value = await maybe_deferred_to_future(job.done)
+        if outcome == "ok":
+            page_item, counts, cpu, rss = value
             self.runtime.inc({"extract/in_workers": 1, "extract/worker_cpu_seconds": cpu})
             self.runtime.crawler.stats.max_value("c4/extract/worker_peak_rss_mib", rss // 1024)
-            return page, counts
-        raise AssertionError("unreachable")
+            return page_item, counts
+        if outcome == "closed":
+            return None
+        failed = PageItem(url=response.url, status_code=response.status, success=False)
+        failed.error_message = value
+        return failed, {"pages/failed": 1}
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        self._closed = True
+        for job in self._waiting:
+            job.settle("closed", None)
+        self._waiting.clear()
+        for worker_ in list(self._workers):
+            worker_.stop(kill=False)
+        self._workers.clear()
 
-    # -- internals -----------------------------------------------------------------------
+    # -- the workers -------------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        context: Any = multiprocessing.get_context(
+            "forkserver" if "forkserver" in methods else "spawn"
+        )
+        if "forkserver" in methods:
+            context.set_forkserver_preload([worker.__name__])
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        process = context.Process(
+            target=worker.serve, args=(theirs, os.getpid()), name="c4scrapy-extract", daemon=True
+        )
+        process.start()
+        theirs.close()
+        connection = _Worker(self, process)
+        factory = protocol.Factory.forProtocol(lambda: connection)
+        _reactor().adoptStreamConnection(ours.fileno(), socket.AF_UNIX, factory)
+        ours.close()  # the reactor has its own copy of the descriptor
+        self._workers.append(connection)
+
+    def _dispatch(self) -> None:
+        """Hand waiting pages to the least busy workers that have room."""
+        while self._waiting and not self._closed:
+            ready = [w for w in self._workers if not w.gone and len(w.jobs) < PAGES_PER_WORKER]
+            if not ready:
+                return
+            min(ready, key=lambda w: len(w.jobs)).send(self._waiting.popleft())
+
+    def _lost(self, lost: _Worker, reason: str | None) -> None:
+        """A worker is gone: ``reason`` says why its current page failed (None: it died,
+        and that page is tried once more); its other pages go to the other workers."""
+        if lost in self._workers:
+            self._workers.remove(lost)
+        if self._closed:
+            for job in lost.jobs:
+                job.settle("closed", None)
+            return
+        jobs = list(lost.jobs)
+        lost.jobs.clear()
+        if jobs and reason is None:
+            jobs[0].deaths += 1
+            if jobs[0].deaths >= 2:
+                jobs[0].settle("failed", "its extraction process died twice")
+                jobs = jobs[1:]
+        elif jobs:
+            jobs[0].settle("failed", reason)
+            jobs = jobs[1:]
+        if reason is None:
+            self.runtime.inc({"extract/worker_crashes": 1})
+            logger.warning("An extraction process died; starting another one")
+        self.runtime.inc({"extract/retries": len(jobs)})
+        self._waiting.extendleft(reversed(jobs))
+        self._spawn()
+        self._dispatch()
+
+    def _timed_out(self, stuck: _Worker) -> None:
+        self.runtime.inc({"extract/timeouts": 1})
+        message = f"extraction stopped after {self.timeout:g} s (C4_EXTRACT_TIMEOUT)"
+        stuck.stop(kill=True)
+        self._lost(stuck, message)
+
+    # -- configs -------------------------------------------------------------------------
 
     def _pickled(self, config: CrawlerRunConfig) -> bytes | None:
         if self._config is not None and self._config[0] is config:
@@ -158,60 +217,65 @@ class ExtractionProcesses:
         self._config = (config, blob)
         return blob
 
-    def start(self) -> None:
-        """Start the workers now (at spider_opened), not on the first page."""
-        executor = self._running()
-        for _ in range(self.size):
-            executor.submit(os.getpid)
 
-    def _running(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context(
-                "forkserver" if "forkserver" in methods else "spawn"
-            )
-            if "forkserver" in methods:
-                context.set_forkserver_preload(["c4scrapy.core.job"])
-            self._executor = ProcessPoolExecutor(
-                self.size, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
-            )
-        return self._executor
+class _Worker(protocol.Protocol):
+    """The crawl's end of one worker's socket: pages out, answers in, in order."""
 
-    def _replace(self, executor: ProcessPoolExecutor, kill: bool = False) -> None:
-        """Drop a broken (or stuck) executor; the next page starts a new one."""
-        if executor is not self._executor:
-            return  # another page has replaced it already
-        self._executor = None
+    def __init__(self, pool: ExtractionProcesses, process: BaseProcess) -> None:
+        self.pool = pool
+        self.process = process
+        self.jobs: collections.deque[_Job] = collections.deque()
+        self.buffer = bytearray()
+        self.timer: DelayedCall | None = None
+        self.gone = False  # stopped by the pool, or its connection lost
+
+    def send(self, job: _Job) -> None:
+        self.jobs.append(job)
+        transport: Any = self.transport
+        transport.write(len(job.payload).to_bytes(worker.HEADER, "big"))
+        transport.write(job.payload)
+        if len(self.jobs) == 1:
+            self._start_timer()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.buffer += data
+        while len(self.buffer) >= worker.HEADER:
+            size = int.from_bytes(self.buffer[: worker.HEADER], "big")
+            if len(self.buffer) < worker.HEADER + size:
+                return
+            answer = pickle.loads(bytes(self.buffer[worker.HEADER : worker.HEADER + size]))
+            del self.buffer[: worker.HEADER + size]
+            self._answered(answer)
+
+    def _answered(self, answer: tuple[str, Any]) -> None:
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        outcome, value = answer
+        if outcome == "ok":
+            self.jobs.popleft().settle("ok", value)
+        else:  # the worker could not run or answer this page (MemoryError...)
+            self.jobs.popleft().settle("failed", f"extraction failed: {value}")
+        if self.jobs:
+            self._start_timer()
+        self.pool._dispatch()
+
+    def _start_timer(self) -> None:
+        if self.pool.timeout:
+            self.timer = _reactor().callLater(self.pool.timeout, self.pool._timed_out, self)
+
+    def stop(self, kill: bool) -> None:
+        self.gone = True
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
         if kill:
-            # ProcessPoolExecutor cannot stop one task: its processes are stopped instead,
-            # which breaks it, and the other pages it held go to the next one
-            for process in list((getattr(executor, "_processes", None) or {}).values()):
-                process.kill()
-        else:
-            self.runtime.inc({"extract/worker_crashes": 1})
-            logger.warning("An extraction process died; starting new ones")
-        executor.shutdown(wait=False)
+            self.process.kill()
+        transport: Any = self.transport
+        if transport is not None:
+            transport.loseConnection()  # a live worker reads the end and exits
 
-    async def _result(self, future: Future[Any]) -> Any:
-        """The future's result, awaited on the reactor, or TimeoutError after the timeout."""
-        from twisted.internet import reactor  # the one Scrapy has installed by now
-
-        waiter: defer.Deferred[None] = defer.Deferred()
-
-        def fire() -> None:
-            if not waiter.called:  # not timed out
-                waiter.callback(None)
-
-        def done(_: Future[Any]) -> None:
-            reactor.callFromThread(fire)
-
-        future.add_done_callback(done)
-        if self.timeout:
-            waiter.addTimeout(self.timeout, reactor)
-        await maybe_deferred_to_future(waiter)
-        return future.result()
-
-    def _failed(self, response: Response, message: str) -> Extracted:
-        page = PageItem(url=response.url, status_code=response.status, success=False)
-        page.error_message = message
-        return page, {"pages/failed": 1}
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        if not self.gone:
+            self.gone = True
+            if self.timer is not None and self.timer.active():
+                self.timer.cancel()
+            self.pool._lost(self, None)

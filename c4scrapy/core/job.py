@@ -1,22 +1,33 @@
-"""``extract_job``: what an extraction process runs for one page (``C4_EXTRACT_PROCESSES``).
+"""What an extraction process runs (``C4_EXTRACT_PROCESSES``): ``serve`` reads pages from
+its socket and answers each with ``extract_job``'s result, in order.
 
-``extract_page`` on the page's bytes, with the config sent pickled and kept here by its
-bytes, and what the page cost this process: CPU seconds, and the process's peak RSS."""
+Messages both ways are an 8-byte big-endian length and a pickle. A page is
+``(body, url, pickled config, status, Content-Type)``; an answer is ``("ok", (page, stat
+counts, CPU seconds, peak RSS KiB))`` or ``("error", message)``. The config comes pickled
+on its own and is kept here by its bytes, so each distinct config is unpickled once.
+"""
 
 from __future__ import annotations
 
+import os
 import pickle
 import resource
+import select
+import signal
+import threading
 import time
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from c4scrapy.core.page import extract_page
 
 if TYPE_CHECKING:
+    import socket
+
     from c4scrapy.core.config import CrawlerRunConfig
     from c4scrapy.core.items import PageItem
 
+HEADER = 8
 _CONFIGS_KEPT = 32
 _configs: dict[bytes, CrawlerRunConfig] = {}
 
@@ -38,6 +49,55 @@ def extract_job(
     )
     cpu = time.process_time() - started
     return page, dict(counts), cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def serve(sock: socket.socket, crawl_pid: int) -> None:
+    """Answer pages until the crawl closes the socket (or ends, however it ends)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the crawl process
+    threading.Thread(target=_exit_with, args=(crawl_pid,), daemon=True).start()
+    while True:
+        header = _read(sock, HEADER)
+        if header is None:
+            return
+        payload = _read(sock, int.from_bytes(header, "big"))
+        if payload is None:
+            return
+        try:
+            answer: tuple[str, Any] = ("ok", extract_job(*pickle.loads(payload)))
+            data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 (MemoryError...: the crawl records it)
+            data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+        sock.sendall(len(data).to_bytes(HEADER, "big"))
+        sock.sendall(data)
+
+
+def _read(sock: socket.socket, size: int) -> bytearray | None:
+    """Exactly ``size`` bytes, or None at the end of the stream."""
+    data = bytearray(size)
+    view = memoryview(data)
+    got = 0
+    while got < size:
+        n = sock.recv_into(view[got:])
+        if n == 0:
+            return None
+        got += n
+    return data
+
+
+def _exit_with(pid: int) -> None:
+    """End this process when the crawl process ends: a page that never finishes would
+    keep it waiting forever otherwise."""
+    try:
+        handle = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux 5.3+: look once a second
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(pid, 0)
+            except (ProcessLookupError, PermissionError):  # gone (or its pid reused)
+                os._exit(0)
+    select.select([handle], [], [])  # readable once the process has exited
+    os._exit(0)
 
 
 def _config(pickled: bytes) -> CrawlerRunConfig:

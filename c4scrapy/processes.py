@@ -83,6 +83,7 @@ class ExtractionProcesses:
         self._config: tuple[CrawlerRunConfig, bytes] | None = None
         self._unpicklable_logged = False
         self._closed = False
+        self._deaths_in_a_row = 0
         if self.size:
             runtime.crawler.stats.set_value("c4/extract/processes", self.size)
             logger.info(
@@ -95,14 +96,16 @@ class ExtractionProcesses:
 
     def start(self) -> None:
         """Start the workers now (at spider_opened), not on the first page."""
-        while len(self._workers) < self.size:
-            self._spawn()
+        while len(self._workers) < self.size and self._spawn():
+            pass
 
     async def extract(self, response: Response, config: CrawlerRunConfig) -> Extracted | None:
         """The page ``response`` is, extracted by a worker; None if it must be extracted
         in the crawl process (a config that cannot be pickled, the crawl closing)."""
+        if self._closed or not self.size:
+            return None
         blob = self._pickled(config)
-        if blob is None or self._closed:
+        if blob is None:
             return None
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         encoding = getattr(response, "_encoding", None)  # given, not declared: browser pages
@@ -118,7 +121,7 @@ class ExtractionProcesses:
             self.runtime.inc({"extract/in_workers": 1, "extract/worker_cpu_seconds": cpu})
             self.runtime.crawler.stats.max_value("c4/extract/worker_peak_rss_mib", rss // 1024)
             return page_item, counts
-        if outcome == "closed":
+        if outcome == "closed":  # the crawl is closing, or no worker could be started
             return None
         failed = PageItem(url=response.url, status_code=response.status, success=False)
         failed.error_message = value
@@ -135,7 +138,30 @@ class ExtractionProcesses:
 
     # -- the workers -------------------------------------------------------------------
 
-    def _spawn(self) -> None:
+    def _spawn(self) -> bool:
+        """Start one more worker; if that fails, extraction falls back to this process."""
+        try:
+            self._workers.append(self._new_worker())
+        except (OSError, RuntimeError, ValueError) as exc:  # no forkserver, no sockets...
+            self._give_up(f"cannot start an extraction process ({type(exc).__name__}: {exc})")
+            return False
+        return True
+
+    def _give_up(self, why: str) -> None:
+        """Extract every page in the crawl process from now on (pages waiting included)."""
+        logger.error("%s: pages are extracted in the crawl process from now on", why)
+        self.runtime.inc({"extract/given_up": 1})
+        self.size = 0
+        for job in self._waiting:
+            job.settle("closed", None)
+        self._waiting.clear()
+        for lost in self._workers:
+            lost.stop(kill=True)
+            for job in lost.jobs:
+                job.settle("closed", None)
+        self._workers.clear()
+
+    def _new_worker(self) -> _Worker:
         methods = multiprocessing.get_all_start_methods()
         context: Any = multiprocessing.get_context(
             "forkserver" if "forkserver" in methods else "spawn"
@@ -152,7 +178,7 @@ class ExtractionProcesses:
         factory = protocol.Factory.forProtocol(lambda: connection)
         _reactor().adoptStreamConnection(ours.fileno(), socket.AF_UNIX, factory)
         ours.close()  # the reactor has its own copy of the descriptor
-        self._workers.append(connection)
+        return connection
 
     def _dispatch(self) -> None:
         """Hand waiting pages to the least busy workers that have room."""
@@ -183,6 +209,11 @@ class ExtractionProcesses:
             jobs = jobs[1:]
         if reason is None:
             self.runtime.inc({"extract/worker_crashes": 1})
+            self._deaths_in_a_row += 1
+            if self._deaths_in_a_row > 2 * self.size + 2:  # they die whatever the page
+                self._waiting.extendleft(reversed(jobs))
+                self._give_up(f"{self._deaths_in_a_row} extraction processes died in a row")
+                return
             logger.warning("An extraction process died; starting another one")
         self.runtime.inc({"extract/retries": len(jobs)})
         self._waiting.extendleft(reversed(jobs))
@@ -251,6 +282,7 @@ class _Worker(protocol.Protocol):
         if self.timer is not None and self.timer.active():
             self.timer.cancel()
         outcome, value = answer
+        self.pool._deaths_in_a_row = 0
         if outcome == "ok":
             self.jobs.popleft().settle("ok", value)
         else:  # the worker could not run or answer this page (MemoryError...)

@@ -13,7 +13,7 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 from c4scrapy import CrawlerRunConfig, DefaultMarkdownGenerator, PageItem
 from c4scrapy.spiders.site import SiteSpider
 from tests._support.crawling import crawl
-from tests._support.filters import Tripwire, Unpicklable
+from tests._support.filters import Tripwire, Unpicklable, WorkerKiller
 
 
 class PathsSpider(scrapy.Spider):
@@ -127,3 +127,22 @@ async def test_a_config_no_worker_can_receive_is_extracted_here(site_server, tmp
     assert run.stats["c4/extract/inline_unpicklable"] == 2
     assert "c4/extract/in_workers" not in run.stats
     assert caplog.text.count("cannot be sent to an extraction process") == 1
+
+
+@deferred_f_from_coro_f
+async def test_workers_that_always_die_are_given_up(site_server, tmp_path, caplog):
+    paths = _site(site_server, tmp_path, {f"p{i}.html": f"page {i}" for i in range(8)})
+    config = CrawlerRunConfig(
+        markdown_generator=DefaultMarkdownGenerator(content_filter=WorkerKiller())
+    )
+    run = await crawl(
+        PathsSpider, {"C4_EXTRACT_PROCESSES": 1}, base=site_server.url, paths=paths, c4=config
+    )
+    pages = run.by_url()
+    assert len(pages) == 8
+    failed = [page for page in pages.values() if not page.success]
+    assert {page.error_message for page in failed} <= {"its extraction process died twice"}
+    assert len(failed) <= 3
+    assert run.stats["c4/extract/given_up"] == 1
+    assert run.stats["c4/extract/worker_crashes"] == 5  # > 2 x 1 + 2 in a row
+    assert "pages are extracted in the crawl process from now on" in caplog.text

@@ -104,7 +104,9 @@ class C4DownloaderMiddleware:
                 rerequest = auto.after_http(request, response)
                 if rerequest is not None:
                     return rerequest
-        if self.processes.enabled and refusal(response, self.runtime.settings) is None:
+        # the worker checks the markup itself (a pass over the bytes the crawl need not pay)
+        refused = refusal(response, self.runtime.settings, markup=False)
+        if self.processes.enabled and refused is None:
             extracted = await self.processes.extract(response, config)
             if extracted is not None:
                 request.meta[_meta.EXTRACTED] = extracted
@@ -394,8 +396,11 @@ class C4SpiderMiddleware:
             item.release_source()
 
 
-def refusal(response: Response, settings: C4Settings) -> tuple[str, str] | None:
-    """Why ``response`` is not extracted (the item's error, a stat), or None."""
+def refusal(
+    response: Response, settings: C4Settings, *, markup: bool = True
+) -> tuple[str, str] | None:
+    """Why ``response`` is not extracted (the item's error, a stat), or None; ``markup``:
+    also refuse markup whose parse would take minutes (``extract_page`` checks bytes)."""
     if 300 <= response.status < 400:
         location = (response.headers.get(b"Location") or b"").decode("latin-1")
         target = f" to {location!r}" if location else " without a Location"
@@ -411,7 +416,7 @@ def refusal(response: Response, settings: C4Settings) -> tuple[str, str] | None:
         size = len(response.body)
         message = f"page too large: {size} bytes, over C4_MAX_PAGE_BYTES ({limit}); not parsed"
         return message, "c4/pages/too_large"
-    problem = unparsable_markup(response.body)
+    problem = unparsable_markup(response.body) if markup else None
     if problem:
         return problem, "c4/pages/unparsable"
     return None

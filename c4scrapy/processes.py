@@ -95,9 +95,26 @@ class ExtractionProcesses:
         return self.size > 0
 
     def start(self) -> None:
-        """Start the workers now (at spider_opened), not on the first page."""
-        while len(self._workers) < self.size and self._spawn():
-            pass
+        """Start the workers (at spider_opened) without waiting for them: the first start
+        waits for the forkserver to import the core (~0.2 s), in a thread; pages that come
+        before the workers wait in the queue."""
+        from twisted.internet import threads
+
+        started = threads.deferToThread(lambda: [self._fork() for _ in range(self.size)])
+        started.addCallbacks(self._adopt_all, self._start_failed)
+
+    def _adopt_all(self, forked: list[tuple[BaseProcess, socket.socket]]) -> None:
+        for process, ours in forked:
+            if self._closed or not self.size:
+                process.kill()
+                ours.close()
+            else:
+                self._workers.append(self._adopt(process, ours))
+        self._dispatch()
+
+    def _start_failed(self, failure: Failure) -> None:
+        exc = failure.value
+        self._give_up(f"cannot start an extraction process ({type(exc).__name__}: {exc})")
 
     async def extract(self, response: Response, config: CrawlerRunConfig) -> Extracted | None:
         """The page ``response`` is, extracted by a worker; None if it must be extracted
@@ -141,7 +158,7 @@ class ExtractionProcesses:
     def _spawn(self) -> bool:
         """Start one more worker; if that fails, extraction falls back to this process."""
         try:
-            self._workers.append(self._new_worker())
+            self._workers.append(self._adopt(*self._fork()))
         except (OSError, RuntimeError, ValueError) as exc:  # no forkserver, no sockets...
             self._give_up(f"cannot start an extraction process ({type(exc).__name__}: {exc})")
             return False
@@ -161,7 +178,8 @@ class ExtractionProcesses:
                 job.settle("closed", None)
         self._workers.clear()
 
-    def _new_worker(self) -> _Worker:
+    def _fork(self) -> tuple[BaseProcess, socket.socket]:
+        """A new worker process and the crawl's end of its socket (any thread)."""
         methods = multiprocessing.get_all_start_methods()
         context: Any = multiprocessing.get_context(
             "forkserver" if "forkserver" in methods else "spawn"
@@ -172,8 +190,17 @@ class ExtractionProcesses:
         process = context.Process(
             target=worker.serve, args=(theirs, os.getpid()), name="c4scrapy-extract", daemon=True
         )
-        process.start()
-        theirs.close()
+        try:
+            process.start()
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        return process, ours
+
+    def _adopt(self, process: BaseProcess, ours: socket.socket) -> _Worker:
+        """The worker's connection, read and written by the reactor (its thread only)."""
         connection = _Worker(self, process)
         factory = protocol.Factory.forProtocol(lambda: connection)
         _reactor().adoptStreamConnection(ours.fileno(), socket.AF_UNIX, factory)

@@ -87,6 +87,7 @@ def extract_page(
         else:
             problem = unparsable_markup(html)
             if problem:
+                counts["pages/unparsable"] += 1
                 return _failed(item, problem, counts, started)
             doc = parse_html(html, url, content_type)
             owned = True

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import pytest
 import scrapy
 from scrapy.utils.defer import deferred_f_from_coro_f
 
@@ -39,6 +40,7 @@ class PathsSpider(scrapy.Spider):
 def _comparable(page: PageItem) -> dict[str, Any]:
     data = dataclasses.asdict(page)
     data["c4"].pop("extract_seconds")
+    data["response_headers"].pop("Date")  # the two crawls may straddle a second
     return data
 
 
@@ -146,3 +148,23 @@ async def test_workers_that_always_die_are_given_up(site_server, tmp_path, caplo
     assert run.stats["c4/extract/given_up"] == 1
     assert run.stats["c4/extract/worker_crashes"] == 5  # > 2 x 1 + 2 in a row
     assert "pages are extracted in the crawl process from now on" in caplog.text
+
+
+@pytest.mark.parametrize("processes", [0, 1])
+@deferred_f_from_coro_f
+async def test_an_attribute_bomb_is_refused_either_way(site_server, tmp_path, processes):
+    attributes = " ".join(f"a{i}=x" for i in range(10_001))
+    (tmp_path / "site" / "bomb.html").write_text(f"<title>b</title><p {attributes}>x</p>")
+    _site(site_server, tmp_path, {"ok.html": "fine"})
+    run = await crawl(
+        PathsSpider,
+        {"C4_EXTRACT_PROCESSES": processes},
+        base=site_server.url,
+        paths=["bomb.html", "ok.html"],
+    )
+    pages = run.by_url()
+    bomb = pages[site_server.url + "bomb.html"]
+    assert bomb.error_message == "not parsed: an element with more than 10000 attributes"
+    assert pages[site_server.url + "ok.html"].success
+    assert run.stats["c4/pages/unparsable"] == 1
+    assert run.stats["c4/pages/failed"] == 1

@@ -403,7 +403,8 @@ def tables(result: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(
             {
                 "caption": f"{SITE_TITLES[site]}: CPU ms per page by part, one crawl per mode "
-                "under cProfile (about 2x slower than without; compare the shares)",
+                "under cProfile (about 2x slower than without; compare the shares); the crawl "
+                "process only: extraction and markdown in worker processes are not in it",
                 "columns": ["crawl", *names, "total"],
                 "rows": [
                     [

@@ -3,7 +3,7 @@ its socket and answers each with ``extract_job``'s result, in order.
 
 Messages both ways are an 8-byte big-endian length and a pickle. A page is
 ``(body, url, pickled config, status, Content-Type)``; an answer is ``("ok", (page, stat
-counts, CPU seconds, peak RSS KiB))`` or ``("error", message)``. The config comes pickled
+counts, CPU seconds since the previous answer, peak RSS KiB))`` or ``("error", message)``. The config comes pickled
 on its own and is kept here by its bytes, so each distinct config is unpickled once.
 """
 
@@ -55,6 +55,7 @@ def serve(sock: socket.socket, crawl_pid: int) -> None:
     """Answer pages until the crawl closes the socket (or ends, however it ends)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the crawl process
     threading.Thread(target=_exit_with, args=(crawl_pid,), daemon=True).start()
+    mark = time.process_time()
     while True:
         header = _read(sock, HEADER)
         if header is None:
@@ -63,7 +64,11 @@ def serve(sock: socket.socket, crawl_pid: int) -> None:
         if payload is None:
             return
         try:
-            answer: tuple[str, Any] = ("ok", extract_job(*pickle.loads(payload)))
+            page, counts, _, rss = extract_job(*pickle.loads(payload))
+            # the CPU since the last answer: reading, extracting and answering
+            now = time.process_time()
+            answer: tuple[str, Any] = ("ok", (page, counts, now - mark, rss))
+            mark = now
             data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001 (MemoryError...: the crawl records it)
             data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))

@@ -78,6 +78,7 @@ class ExtractionProcesses:
         size = settings.extract_processes
         self.size: int = usable_cpus() if size is None else size
         self.timeout: float = settings.extract_timeout
+        self.max_rss_kib: int = settings.extract_max_rss_mib * 1024
         self._workers: list[_Worker] = []
         self._waiting: collections.deque[_Job] = collections.deque()
         self._config: tuple[CrawlerRunConfig, bytes] | None = None
@@ -210,7 +211,7 @@ class ExtractionProcesses:
     def _dispatch(self) -> None:
         """Hand waiting pages to the least busy workers that have room."""
         while self._waiting and not self._closed:
-            ready = [w for w in self._workers if not w.gone and len(w.jobs) < PAGES_PER_WORKER]
+            ready = [w for w in self._workers if w.takes_pages and len(w.jobs) < PAGES_PER_WORKER]
             if not ready:
                 return
             min(ready, key=lambda w: len(w.jobs)).send(self._waiting.popleft())
@@ -244,8 +245,22 @@ class ExtractionProcesses:
             logger.warning("An extraction process died; starting another one")
         self.runtime.inc({"extract/retries": len(jobs)})
         self._waiting.extendleft(reversed(jobs))
+        if sum(w.takes_pages for w in self._workers) < self.size:
+            self._spawn()
+        self._dispatch()
+
+    def _retire(self, heavy: _Worker) -> None:
+        """``heavy`` has grown over ``C4_EXTRACT_MAX_RSS_MIB``: it finishes the pages it
+        holds and ends; a new worker takes its place now."""
+        heavy.retiring = True
+        self.runtime.inc({"extract/recycled": 1})
         self._spawn()
         self._dispatch()
+
+    def _retired(self, done: _Worker) -> None:
+        if done in self._workers:
+            self._workers.remove(done)
+        done.stop(kill=False)
 
     def _timed_out(self, stuck: _Worker) -> None:
         self.runtime.inc({"extract/timeouts": 1})
@@ -286,6 +301,11 @@ class _Worker(protocol.Protocol):
         self.buffer = bytearray()
         self.timer: DelayedCall | None = None
         self.gone = False  # stopped by the pool, or its connection lost
+        self.retiring = False  # too big: no new pages, ends once it has answered its own
+
+    @property
+    def takes_pages(self) -> bool:
+        return not (self.gone or self.retiring)
 
     def send(self, job: _Job) -> None:
         self.jobs.append(job)
@@ -316,7 +336,13 @@ class _Worker(protocol.Protocol):
             self.jobs.popleft().settle("failed", f"extraction failed: {value}")
         if self.jobs:
             self._start_timer()
-        self.pool._dispatch()
+        pool = self.pool
+        too_big = outcome == "ok" and pool.max_rss_kib and value[3] > pool.max_rss_kib
+        if too_big and not self.retiring:
+            pool._retire(self)
+        if self.retiring and not self.jobs:
+            pool._retired(self)
+        pool._dispatch()
 
     def _start_timer(self) -> None:
         if self.pool.timeout:

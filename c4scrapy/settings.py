@@ -104,9 +104,11 @@ class C4Settings:
     trap_max_segment_repeats: int = _setting(3, _at_least(0))
     follow_duplicates: bool = False
     # extraction off the reactor's thread (c4scrapy.processes): worker processes (None:
-    # one per usable CPU; 0: in the crawl process) and the seconds one page may take
+    # one per usable CPU; 0: in the crawl process), the seconds one page may take, and the
+    # peak memory after which a worker is replaced
     extract_processes: int | None = _setting(None, _at_least(0))
     extract_timeout: float = _setting(60.0, _at_least(0))
+    extract_max_rss_mib: int = _setting(1024, _at_least(0))
 
     @staticmethod
     def setting_name(attribute: str) -> str:

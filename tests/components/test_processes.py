@@ -168,3 +168,20 @@ async def test_an_attribute_bomb_is_refused_either_way(site_server, tmp_path, pr
     assert pages[site_server.url + "ok.html"].success
     assert run.stats["c4/pages/unparsable"] == 1
     assert run.stats["c4/pages/failed"] == 1
+
+
+@deferred_f_from_coro_f
+async def test_a_worker_grown_too_big_is_replaced(site_server, tmp_path):
+    paths = _site(site_server, tmp_path, {f"p{i}.html": f"page {i}" for i in range(6)})
+    run = await crawl(
+        PathsSpider,
+        {"C4_EXTRACT_PROCESSES": 1, "C4_EXTRACT_MAX_RSS_MIB": 1},  # every worker is too big
+        base=site_server.url,
+        paths=paths,
+    )
+    pages = run.by_url()
+    assert len(pages) == 6
+    assert all(page.success for page in pages.values())
+    assert run.stats["c4/extract/in_workers"] == 6
+    assert run.stats["c4/extract/recycled"] >= 3  # one per answer, less the pages held ahead
+    assert "c4/extract/worker_crashes" not in run.stats

@@ -69,6 +69,9 @@ class Handler(SimpleHTTPRequestHandler):
 class LocalServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's backlog of 5 drops connections under a crawl's 16 at once (and its
+    # link previews): 1 s SYN retries, download timeouts
+    request_queue_size = 128
 
     def __init__(self, root: Path, host: str = "127.0.0.1") -> None:
         self.root = root

@@ -49,6 +49,11 @@ def build(corpus: Path = CORPUS, copies: int = 1) -> dict[str, bytes]:
     return pages
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 drops connections under 16 at once
+    daemon_threads = True
+
+
 def serve(port: int, corpus: Path = CORPUS, copies: int = 1) -> None:
     pages = build(corpus, copies)
 
@@ -69,7 +74,7 @@ def serve(port: int, corpus: Path = CORPUS, copies: int = 1) -> None:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    with ThreadingHTTPServer(("127.0.0.1", port), Handler) as server:
+    with _Server(("127.0.0.1", port), Handler) as server:
         print(f"serving {len(pages)} corpus pages on http://127.0.0.1:{port}/", flush=True)
         server.serve_forever()
 

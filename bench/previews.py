@@ -89,6 +89,7 @@ class BenchServer(ThreadingHTTPServer):
     unless ``ranges`` is off, like ``python -m http.server``), optionally paced, and logs
     what each request cost."""
 
+    request_queue_size = 128  # the default 5 drops connections under a crawl's previews
     daemon_threads = True
 
     def __init__(self, chunk: int, delay: float, *, ranges: bool) -> None:

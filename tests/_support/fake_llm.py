@@ -67,6 +67,7 @@ class Call:
 class FakeLLM(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default 5 drops connections under concurrent calls
 
     def __init__(self, *, token: str | None = None, delay: float = 0.0) -> None:
         self.token = token

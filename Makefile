@@ -49,6 +49,6 @@ lint: setup   # ruff, the import contracts (pyproject.toml [tool.importlinter]) 
 compare: setup   # side by side with Crawl4AI 0.9.5 on ../shared/corpus (needs its venv: C4AI_PYTHON)
 	$(BIN)/python bench/compare_crawl4ai.py
 
-bench: setup     # extraction speed vs lxml and Crawl4AI, then crawl throughput with c4scrapy on/off
+bench: setup     # extraction speed vs lxml and Crawl4AI, then crawl throughput against plain Scrapy
 	$(BIN)/python bench/extract_speed.py
-	$(BIN)/python bench/crawl_throughput.py
+	$(BIN)/python bench/crawl_throughput.py --inline

@@ -316,6 +316,8 @@ class _Worker(protocol.Protocol):
             self._start_timer()
 
     def dataReceived(self, data: bytes) -> None:
+        if self.gone:  # stopped (timed out): its pages have been settled already
+            return
         self.buffer += data
         while len(self.buffer) >= worker.HEADER:
             size = int.from_bytes(self.buffer[: worker.HEADER], "big")

@@ -319,7 +319,7 @@ class _Worker(protocol.Protocol):
         if self.gone:  # stopped (timed out): its pages have been settled already
             return
         self.buffer += data
-        while len(self.buffer) >= worker.HEADER:
+        while not self.gone and len(self.buffer) >= worker.HEADER:
             size = int.from_bytes(self.buffer[: worker.HEADER], "big")
             if len(self.buffer) < worker.HEADER + size:
                 return

@@ -105,8 +105,10 @@ class C4DownloaderMiddleware:
                 if rerequest is not None:
                     return rerequest
         # the worker checks the markup itself (a pass over the bytes the crawl need not pay)
-        refused = refusal(response, self.runtime.settings, markup=False)
-        if self.processes.enabled and refused is None:
+        if (
+            self.processes.enabled
+            and refusal(response, self.runtime.settings, markup=False) is None
+        ):
             extracted = await self.processes.extract(response, config)
             if extracted is not None:
                 request.meta[_meta.EXTRACTED] = extracted

@@ -120,7 +120,7 @@ class ExtractionProcesses:
     async def extract(self, response: Response, config: CrawlerRunConfig) -> Extracted | None:
         """The page ``response`` is, extracted by a worker; None if it must be extracted
         in the crawl process (a config that cannot be pickled, the crawl closing)."""
-        if self._closed or not self.size:
+        if self._closed or not self.enabled:
             return None
         blob = self._pickled(config)
         if blob is None:
@@ -323,7 +323,7 @@ class _Worker(protocol.Protocol):
             size = int.from_bytes(self.buffer[: worker.HEADER], "big")
             if len(self.buffer) < worker.HEADER + size:
                 return
-            answer = pickle.loads(bytes(self.buffer[worker.HEADER : worker.HEADER + size]))
+            answer = pickle.loads(self.buffer[worker.HEADER : worker.HEADER + size])
             del self.buffer[: worker.HEADER + size]
             self._answered(answer)
 

@@ -1,10 +1,10 @@
 """What an extraction process runs (``C4_EXTRACT_PROCESSES``): ``serve`` reads pages from
-its socket and answers each with ``extract_job``'s result, in order.
+its socket and answers each with its ``extract_page`` result, in order.
 
-Messages both ways are an 8-byte big-endian length and a pickle. A page is
-``(body, url, pickled config, status, Content-Type)``; an answer is ``("ok", (page, stat
-counts, CPU seconds since the previous answer, peak RSS KiB))`` or ``("error", message)``. The config comes pickled
-on its own and is kept here by its bytes, so each distinct config is unpickled once.
+Messages both ways are an 8-byte big-endian length and a pickle. A page is ``(body, url,
+pickled config, status, Content-Type)``; an answer is ``("ok", (page, stat counts, CPU
+seconds since the previous answer, peak RSS KiB))`` or ``("error", message)``. The config
+comes pickled on its own and is kept here by its bytes: each one is unpickled once.
 """
 
 from __future__ import annotations
@@ -32,12 +32,10 @@ _CONFIGS_KEPT = 32
 _configs: dict[bytes, CrawlerRunConfig] = {}
 
 
-def extract_job(
+def _extract(
     body: bytes, url: str, config: bytes, status_code: int, content_type: str
-) -> tuple[PageItem, dict[str, int], float, int]:
-    """(the page, its stat counts, CPU seconds, peak RSS in KiB) for one page; never
-    raises for bad input."""
-    started = time.process_time()
+) -> tuple[PageItem, dict[str, int]]:
+    """(the page, its stat counts); never raises for bad input."""
     counts: Counter[str] = Counter()
     page = extract_page(
         body,
@@ -47,8 +45,7 @@ def extract_job(
         content_type=content_type,
         counts=counts,
     )
-    cpu = time.process_time() - started
-    return page, dict(counts), cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return page, dict(counts)
 
 
 def serve(sock: socket.socket, crawl_pid: int) -> None:
@@ -64,9 +61,10 @@ def serve(sock: socket.socket, crawl_pid: int) -> None:
         if payload is None:
             return
         try:
-            page, counts, _, rss = extract_job(*pickle.loads(payload))
+            page, counts = _extract(*pickle.loads(payload))
             # the CPU since the last answer: reading, extracting and answering
             now = time.process_time()
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             answer: tuple[str, Any] = ("ok", (page, counts, now - mark, rss))
             mark = now
             data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)

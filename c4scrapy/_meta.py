@@ -57,10 +57,14 @@ def requested_url(request: Request) -> str:
     return request.meta.get("redirect_urls", [request.url])[0]
 
 
+def content_type_header(response: Response) -> str:
+    """The response's ``Content-Type`` header as sent, parameters included ("" if none)."""
+    return (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+
+
 def content_type(response: Response) -> str:
     """The response's declared media type, lowercased, without parameters ("" if none)."""
-    header = response.headers.get(b"Content-Type") or b""
-    return header.split(b";", 1)[0].strip().lower().decode("latin-1")
+    return content_type_header(response).split(";", 1)[0].strip().lower()
 
 
 def is_html(response: Response) -> bool:

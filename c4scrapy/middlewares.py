@@ -248,7 +248,7 @@ class C4SpiderMiddleware:
             response.url,
             config,
             status_code=response.status,
-            content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
+            content_type=_meta.content_type_header(response),
             counts=counts,
             cache=self.runtime.urls,
         )

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import defer, protocol
 
+from c4scrapy import _meta
 from c4scrapy.core import job as worker
 from c4scrapy.core.items import PageItem
 
@@ -125,7 +126,7 @@ class ExtractionProcesses:
         blob = self._pickled(config)
         if blob is None:
             return None
-        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        content_type = _meta.content_type_header(response)
         encoding = getattr(response, "_encoding", None)  # given, not declared: browser pages
         if encoding:
             content_type = f"{content_type.split(';', 1)[0]}; charset={encoding}"

@@ -203,7 +203,7 @@ class HeadFetcher:
         if status >= 300:
             suffix = " (redirect not followed)" if status < 400 else ""
             return HeadResult(HTTP_ERROR, error=f"HTTP {status}{suffix}")
-        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        content_type = _meta.content_type_header(response)
         if not _meta.is_html(response):
             return HeadResult(NOT_HTML, error=f"Content-Type: {content_type or 'unknown'}")
         head = parse_head(

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import lxml.html
 from lxml import etree
 
+from c4scrapy.core.parse import parse_document
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -143,13 +145,8 @@ def _parse(html: str | HtmlElement) -> HtmlElement | None:
         page = lxml.html.Element("html")
         etree.SubElement(page, "body").append(copy.deepcopy(html))
         return page
-    if not html.strip():
-        return None
-    try:
-        page = lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
-        return None
-    if page.find("body") is None:
+    page = parse_document(html)
+    if page is None or page.find("body") is None:
         return None
     return page
 

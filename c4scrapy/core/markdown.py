@@ -18,6 +18,7 @@ from lxml import etree
 from c4scrapy.core.cleaned_html import ONLY_TEXT_UNWRAPPED
 from c4scrapy.core.main_content import MainContentFilter
 from c4scrapy.core.markdown_result import MarkdownGenerationResult
+from c4scrapy.core.parse import parse_document
 from c4scrapy.core.text import STOPWORDS, collapse_whitespace, tokenize, word_count
 
 if TYPE_CHECKING:
@@ -223,11 +224,8 @@ def _parse_root(html: str | HtmlElement) -> tuple[HtmlElement | None, HtmlElemen
     """(a private copy of the content root, the document it came from if it was a string)."""
     if not isinstance(html, str):
         return copy.deepcopy(html), None
-    if not html.strip():
-        return None, None
-    try:
-        doc = lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
+    doc = parse_document(html)
+    if doc is None:
         return None, None
     body = doc.find("body")
     return (body if body is not None else doc), doc

@@ -5,7 +5,9 @@ from __future__ import annotations
 import codecs
 
 import charset_normalizer
+import lxml.html
 import parsel
+from lxml import etree
 from lxml.html import HtmlElement
 from w3lib.encoding import (
     html_body_declared_encoding,
@@ -29,6 +31,17 @@ def parse_html(html: str | bytes, url: str, content_type: str | None = None) -> 
             return parsel.Selector(body=body, encoding="utf-8", type="html", base_url=url).root
         html = to_unicode(body, encoding)
     return parsel.Selector(text=html, type="html", base_url=url).root
+
+
+def parse_document(html: str) -> HtmlElement | None:
+    """The ``lxml.html`` document of an HTML text (a content filter's input), or None if
+    the text is blank or cannot be parsed."""
+    if not html.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return None
 
 
 def _body_encoding(data: bytes, content_type: str | None) -> tuple[str, bytes]:

@@ -67,21 +67,22 @@ def _site(site_server, tmp_path, pages: dict[str, str]) -> list[str]:
     return list(pages)
 
 
-def _tripwire() -> CrawlerRunConfig:
-    return CrawlerRunConfig(markdown_generator=DefaultMarkdownGenerator(content_filter=Tripwire()))
+async def _crawl(
+    site_server: Any, settings: dict[str, Any], paths: list[str], content_filter: Any = None
+) -> Any:
+    """PathsSpider over ``paths``, with ``content_filter`` in every request's config."""
+    c4 = None
+    if content_filter is not None:
+        generator = DefaultMarkdownGenerator(content_filter=content_filter)
+        c4 = CrawlerRunConfig(markdown_generator=generator)
+    return await crawl(PathsSpider, settings, base=site_server.url, paths=paths, c4=c4)
 
 
 @deferred_f_from_coro_f
 async def test_a_page_that_kills_its_worker_fails_alone(site_server, tmp_path):
     paths = _site(site_server, tmp_path, {f"p{i}.html": f"page {i}" for i in range(8)})
     paths += _site(site_server, tmp_path, {"bomb.html": "CRASH"})
-    run = await crawl(
-        PathsSpider,
-        {"C4_EXTRACT_PROCESSES": 2},
-        base=site_server.url,
-        paths=paths,
-        c4=_tripwire(),
-    )
+    run = await _crawl(site_server, {"C4_EXTRACT_PROCESSES": 2}, paths, Tripwire())
     pages = run.by_url()
     assert len(pages) == 9
     bomb = pages.pop(site_server.url + "bomb.html")
@@ -97,12 +98,8 @@ async def test_a_page_that_kills_its_worker_fails_alone(site_server, tmp_path):
 async def test_a_page_over_the_timeout_has_its_worker_stopped(site_server, tmp_path):
     paths = _site(site_server, tmp_path, {f"p{i}.html": f"page {i}" for i in range(6)})
     paths += _site(site_server, tmp_path, {"tarpit.html": "HANG"})
-    run = await crawl(
-        PathsSpider,
-        {"C4_EXTRACT_PROCESSES": 1, "C4_EXTRACT_TIMEOUT": 1},
-        base=site_server.url,
-        paths=paths,
-        c4=_tripwire(),
+    run = await _crawl(
+        site_server, {"C4_EXTRACT_PROCESSES": 1, "C4_EXTRACT_TIMEOUT": 1}, paths, Tripwire()
     )
     pages = run.by_url()
     assert len(pages) == 7
@@ -119,12 +116,7 @@ async def test_a_page_over_the_timeout_has_its_worker_stopped(site_server, tmp_p
 @deferred_f_from_coro_f
 async def test_a_config_no_worker_can_receive_is_extracted_here(site_server, tmp_path, caplog):
     paths = _site(site_server, tmp_path, {"a.html": "alpha", "b.html": "beta"})
-    config = CrawlerRunConfig(
-        markdown_generator=DefaultMarkdownGenerator(content_filter=Unpicklable())
-    )
-    run = await crawl(
-        PathsSpider, {"C4_EXTRACT_PROCESSES": 1}, base=site_server.url, paths=paths, c4=config
-    )
+    run = await _crawl(site_server, {"C4_EXTRACT_PROCESSES": 1}, paths, Unpicklable())
     assert all(page.success and page.fit_markdown for page in run.pages)
     assert run.stats["c4/extract/inline_unpicklable"] == 2
     assert "c4/extract/in_workers" not in run.stats
@@ -134,12 +126,7 @@ async def test_a_config_no_worker_can_receive_is_extracted_here(site_server, tmp
 @deferred_f_from_coro_f
 async def test_workers_that_always_die_are_given_up(site_server, tmp_path, caplog):
     paths = _site(site_server, tmp_path, {f"p{i}.html": f"page {i}" for i in range(8)})
-    config = CrawlerRunConfig(
-        markdown_generator=DefaultMarkdownGenerator(content_filter=WorkerKiller())
-    )
-    run = await crawl(
-        PathsSpider, {"C4_EXTRACT_PROCESSES": 1}, base=site_server.url, paths=paths, c4=config
-    )
+    run = await _crawl(site_server, {"C4_EXTRACT_PROCESSES": 1}, paths, WorkerKiller())
     pages = run.by_url()
     assert len(pages) == 8
     failed = [page for page in pages.values() if not page.success]
@@ -156,12 +143,7 @@ async def test_an_attribute_bomb_is_refused_either_way(site_server, tmp_path, pr
     attributes = " ".join(f"a{i}=x" for i in range(10_001))
     (tmp_path / "site" / "bomb.html").write_text(f"<title>b</title><p {attributes}>x</p>")
     _site(site_server, tmp_path, {"ok.html": "fine"})
-    run = await crawl(
-        PathsSpider,
-        {"C4_EXTRACT_PROCESSES": processes},
-        base=site_server.url,
-        paths=["bomb.html", "ok.html"],
-    )
+    run = await _crawl(site_server, {"C4_EXTRACT_PROCESSES": processes}, ["bomb.html", "ok.html"])
     pages = run.by_url()
     bomb = pages[site_server.url + "bomb.html"]
     assert bomb.error_message == "not parsed: an element with more than 10000 attributes"
@@ -173,12 +155,8 @@ async def test_an_attribute_bomb_is_refused_either_way(site_server, tmp_path, pr
 @deferred_f_from_coro_f
 async def test_a_worker_grown_too_big_is_replaced(site_server, tmp_path):
     paths = _site(site_server, tmp_path, {f"p{i}.html": f"page {i}" for i in range(6)})
-    run = await crawl(
-        PathsSpider,
-        {"C4_EXTRACT_PROCESSES": 1, "C4_EXTRACT_MAX_RSS_MIB": 1},  # every worker is too big
-        base=site_server.url,
-        paths=paths,
-    )
+    too_big = {"C4_EXTRACT_PROCESSES": 1, "C4_EXTRACT_MAX_RSS_MIB": 1}  # every worker
+    run = await _crawl(site_server, too_big, paths)
     pages = run.by_url()
     assert len(pages) == 6
     assert all(page.success for page in pages.values())

@@ -67,6 +67,13 @@ def content_type(response: Response) -> str:
     return content_type_header(response).split(";", 1)[0].strip().lower()
 
 
+def declares_markup(response: Response) -> bool:
+    """Declared as HTML, or as XML (which may be XHTML): what ``is_html`` may accept
+    before reading the body."""
+    declared = content_type(response)
+    return declared in _HTML_TYPES or declared in _XML_TYPES or declared.endswith("+xml")
+
+
 def is_html(response: Response) -> bool:
     """An HTML page: declared as HTML, XHTML served as XML, or undeclared and sniffed as
     HTML by Scrapy. A page declared as something else (an image, a PDF...) is not HTML,

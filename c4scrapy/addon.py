@@ -16,8 +16,8 @@ DOWNLOADER_MIDDLEWARES = {
     "c4scrapy.middlewares.C4DownloaderMiddleware": 40,
     # before HttpCacheMiddleware (900), so that no cached answer skips it
     "c4scrapy.guard.PrivateAddressMiddleware": 50,
-    # just outside HttpCompressionMiddleware (590): it sees preview bodies still compressed
-    "c4scrapy.previews.fetch.PreviewBodyMiddleware": 595,
+    # just outside HttpCompressionMiddleware (590): it sees bodies still compressed
+    "c4scrapy.decompression.BoundedDecompressionMiddleware": 595,
 }
 SPIDER_MIDDLEWARES = {"c4scrapy.middlewares.C4SpiderMiddleware": 45}
 ITEM_PIPELINES: dict[str, int] = {

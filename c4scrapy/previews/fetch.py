@@ -7,7 +7,6 @@ import asyncio
 import logging
 import re
 import weakref
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -15,7 +14,6 @@ from typing import TYPE_CHECKING
 from scrapy import Request, signals
 from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest, StopDownload
 from scrapy.http.request import NO_CALLBACK
-from scrapy.responsetypes import responsetypes
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
 from c4scrapy import _meta
@@ -34,10 +32,8 @@ from c4scrapy.core.urls import host_of, normalize_url
 from c4scrapy.guard import AddressGuard
 
 if TYPE_CHECKING:
-    from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.http.headers import Headers
-    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +42,6 @@ _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _HOSTS_CACHE_SIZE = 4096
 _CONTENT_RANGE = re.compile(rb"bytes\s+(\d+)-\d+/(\d+|\*)", re.IGNORECASE)
-# zlib window bits: gzip header, zlib header, raw deflate.
-_WBITS = {b"gzip": 16 + zlib.MAX_WBITS, b"x-gzip": 16 + zlib.MAX_WBITS, b"deflate": zlib.MAX_WBITS}
 
 
 class _Scan:
@@ -242,63 +236,6 @@ class HeadFetcher:
             # Read the HTTP cache (a cached full page costs nothing), never write to it:
             # a truncated head response would be served to the crawl as the page itself.
             request.meta["_dont_cache"] = True
-
-
-class PreviewBodyMiddleware:
-    """Downloader middleware (order 595, just outside HttpCompressionMiddleware): decodes
-    a compressed preview body itself, up to ``C4_PREVIEW_MAX_BYTES`` of decoded bytes or
-    the end of the head, so that a compression bomb costs no more than a plain page.
-    Other responses pass untouched."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.runtime = C4Runtime.enabled_for(crawler)
-        self.max_bytes = self.runtime.settings.preview_max_bytes
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
-
-    def process_response(self, request: Request, response: Response) -> Response:
-        encodings = response.headers.getlist(b"Content-Encoding")
-        if _meta.HEAD not in request.meta or not encodings:
-            return response
-        body = response.body
-        for encoding in reversed(b",".join(encodings).split(b",")):
-            encoding = encoding.strip().lower()
-            if encoding in (b"", b"identity"):
-                continue
-            wbits = _WBITS.get(encoding)
-            if wbits is None:
-                raise IgnoreRequest(
-                    f"unsupported Content-Encoding for a preview: {encoding.decode('latin-1')}"
-                )
-            body = decode_prefix(body, wbits, self.max_bytes)
-        self.runtime.inc({"previews/decompressed_bytes": len(body)})
-        headers = response.headers.copy()
-        del headers[b"Content-Encoding"]
-        cls = responsetypes.from_args(headers=headers, url=response.url, body=body)
-        return response.replace(cls=cls, headers=headers, body=body)
-
-
-def decode_prefix(data: bytes, wbits: int, limit: int) -> bytes:
-    """At most ``limit`` bytes of ``data`` decompressed (a truncated stream gives what it
-    has), stopping early after the end of the head."""
-    if wbits == zlib.MAX_WBITS and data[:1] != b"\x78":
-        wbits = -zlib.MAX_WBITS  # "deflate" sent raw, without the zlib header
-    decoder = zlib.decompressobj(wbits)
-    out = b""
-    step = min(limit, 16384)
-    try:
-        while len(out) < limit:
-            piece = decoder.decompress(data, min(step, limit - len(out)))
-            data = decoder.unconsumed_tail
-            out += piece
-            if not piece or HEAD_END_RE.search(out[-len(piece) - 8 :]):
-                break
-    except zlib.error:
-        pass  # a truncated or damaged stream: keep what decoded
-    return out
 
 
 def _validator(response: Response) -> bytes | None:

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import gzip
-import zlib
-
 import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse
@@ -26,7 +23,6 @@ from c4scrapy.core.previews import (
     select_links,
 )
 from c4scrapy.previews import LinkPreviews, previewed_links
-from c4scrapy.previews.fetch import decode_prefix
 
 URL = "https://docs.example.org/guide/index.html"
 
@@ -454,25 +450,3 @@ async def test_previewed_links_of_a_response_use_its_request_config():
     assert page.c4["previews"]["status"] == {SKIPPED: 2}
     without_page = HtmlResponse(page.url, body=b"", request=Request(page.url))
     assert [pair async for pair in previewed_links(previews.crawler, without_page)] == []
-
-
-@pytest.mark.parametrize(
-    ("compress", "wbits"),
-    [
-        (lambda d: gzip.compress(d), 16 + zlib.MAX_WBITS),
-        (lambda d: zlib.compress(d), zlib.MAX_WBITS),
-        (lambda d: zlib.compress(d)[2:-4], zlib.MAX_WBITS),  # "deflate" sent raw
-    ],
-)
-def test_decode_prefix_stops_at_the_limit_or_the_head(compress, wbits):
-    html = b"<html><head><title>x</title>" + b" " * 2_000_000
-    bomb = compress(html)
-    assert len(decode_prefix(bomb, wbits, 20_000)) == 20_000
-    truncated = decode_prefix(bomb[: len(bomb) // 2], wbits, 10**9)  # what it has
-    assert 20_000 < len(truncated) < len(html)
-    assert html.startswith(truncated)
-    page = compress(b"<html><head><title>x</title></head><body>" + b"y" * 1_000_000)
-    decoded = decode_prefix(page, wbits, 10**9)
-    assert decoded.startswith(b"<html><head><title>x</title></head>")
-    assert len(decoded) <= 16384 + 64
-    assert decode_prefix(b"not compressed", wbits, 1000) == b""

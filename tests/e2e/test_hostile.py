@@ -3,6 +3,9 @@ and crawls that a server's URL aliasing would make endless end by themselves."""
 
 from __future__ import annotations
 
+import gzip
+import zlib
+
 import pytest
 
 from tests._support.crawling import CrawlRun, run_crawl
@@ -10,12 +13,16 @@ from tests._support.servers import LocalServer
 
 SAME_BODY = b'<html><body><a href="/same3.html">next</a></body></html>'
 HTML = {"Content-Type": "text/html"}
+#: 50 MB of HTML in 49 KB: it must cost no more than C4_MAX_PAGE_BYTES (20,000 here).
+BOMB = gzip.compress(b"<html><body>" + b" " * 50_000_000, 9)
+SMALL = b"<html><body><p>compressed but small</p></body></html>"
 
 
 @pytest.fixture(scope="module")
 def misbehaving(tmp_path_factory: pytest.TempPathFactory) -> tuple[CrawlRun, LocalServer]:
     site = tmp_path_factory.mktemp("site")
     links = ["loop-a", "empty-location", "to-home", "png", "x.xhtml", "big", "same1", "same2"]
+    links += ["bomb", "deflated"]
     (site / "index.html").write_text(
         "<html><body>"
         + "".join(f'<a href="/{link}">{link}</a>' for link in links)
@@ -38,6 +45,12 @@ def misbehaving(tmp_path_factory: pytest.TempPathFactory) -> tuple[CrawlRun, Loc
             ),
         )
         routes["/big"] = lambda h: (200, HTML, b"<html><body>" + b"<p>x</p>" * 5000)
+        routes["/bomb"] = lambda h: (200, {**HTML, "Content-Encoding": "gzip"}, BOMB)
+        routes["/deflated"] = lambda h: (
+            200,
+            {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "deflate"},
+            zlib.compress(SMALL),
+        )
         routes["/same1"] = lambda h: (200, HTML, SAME_BODY)
         routes["/same2"] = lambda h: (200, HTML, SAME_BODY)
         run = run_crawl(
@@ -56,7 +69,7 @@ def test_every_requested_url_is_one_item(misbehaving: tuple[CrawlRun, LocalServe
     run, server = misbehaving
     urls = [item["url"].removeprefix(server.url) for item in run.items]
     expected = ["index.html", "loop-a", "empty-location", "to-home", "png", "x.xhtml", "big"]
-    expected += ["same1", "same2", "same3.html"]
+    expected += ["same1", "same2", "same3.html", "bomb", "deflated"]
     assert sorted(urls) == sorted(expected)
     assert run.returncode == 0
     assert "Traceback" not in run.log
@@ -70,6 +83,13 @@ def test_every_requested_url_is_one_item(misbehaving: tuple[CrawlRun, LocalServe
         ("to-home", "redirected to {base}index.html, which this crawl has already requested"),
         ("png", "not an HTML response (Content-Type: image/png)"),
         ("big", "page too large: 40012 bytes, over C4_MAX_PAGE_BYTES (20000); not parsed"),
+        (
+            "bomb",
+            (
+                "request ignored: page too large: more than 20000 bytes once decompressed "
+                f"({len(BOMB)} bytes sent), over C4_MAX_PAGE_BYTES; not decompressed further"
+            ),
+        ),
     ],
 )
 def test_refusals_say_why(misbehaving: tuple[CrawlRun, LocalServer], path: str, error: str):
@@ -77,6 +97,17 @@ def test_refusals_say_why(misbehaving: tuple[CrawlRun, LocalServer], path: str, 
     item = run.by_url()[server.url + path]
     assert item["success"] is False
     assert error.format(base=server.url) in item["error_message"]
+
+
+def test_a_compression_bomb_is_decoded_no_further_than_the_page_limit(
+    misbehaving: tuple[CrawlRun, LocalServer],
+) -> None:
+    """The 50 MB bomb is refused once 20,001 bytes are decoded, not after Scrapy's inflating
+    it up to DOWNLOAD_MAXSIZE; a small compressed page is decoded once and extracted."""
+    run, server = misbehaving
+    assert run.stats["c4/pages/too_large"] == 2  # the bomb and /big
+    assert run.stats["httpcompression/response_bytes"] == len(SMALL)  # decoded once
+    assert "compressed but small" in run.by_url()[server.url + "deflated"]["markdown"]
 
 
 def test_an_unfollowed_redirect_says_so(site_server, tmp_path) -> None:

@@ -30,6 +30,7 @@ ZLIB_WBITS = {
     b"deflate": zlib.MAX_WBITS,
 }
 _CHUNK = 65536
+_CHUNK_UNTIL = 16384  # smaller pieces where decoding may stop early
 
 
 def inflate(
@@ -42,11 +43,12 @@ def inflate(
         wbits = -zlib.MAX_WBITS  # "deflate" sent raw, without the zlib header
     decoder = zlib.decompressobj(wbits)
     pieces: list[bytes] = []
+    step = _CHUNK if until is None else _CHUNK_UNTIL
     size = 0
     previous = b""
     try:
         while size < limit:
-            piece = decoder.decompress(data, min(_CHUNK, limit - size))
+            piece = decoder.decompress(data, min(step, limit - size))
             if not piece:
                 break
             data = decoder.unconsumed_tail

@@ -38,7 +38,7 @@ def test_inflate_stops_at_the_limit_or_where_told(compress, wbits):
     page = compress(b"<html><head><title>x</title></head><body>" + b"y" * 1_000_000)
     decoded = inflate(page, wbits, 10**9, _head_ended)
     assert decoded.startswith(b"<html><head><title>x</title></head>")
-    assert len(decoded) <= 65536
+    assert len(decoded) <= 16384
     assert inflate(b"not compressed", wbits, 1000) == b""
 
 

@@ -56,7 +56,7 @@ class Addon:
         from c4scrapy.browser.setup import browser_wanted, configure_browser
 
         if browser_wanted(settings, getattr(self.crawler, "spider", None)):
-            configure_browser(settings)
+            configure_browser(settings, self.crawler)
 
 
 def _setdefault(settings: BaseSettings, name: str, path: str, order: int) -> None:

@@ -19,6 +19,7 @@ from c4scrapy.core.urls import host_of
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
     from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
@@ -45,11 +46,33 @@ class AddressGuard:
         self.dns_timeout = runtime.crawler.settings.getfloat("DNS_TIMEOUT", 60.0)
         self.resolve: Resolver = resolve_host  # tests put a resolver of their own here
         self._public: OrderedDict[str, bool] = OrderedDict()
+        self._logged = False
 
     async def guards(self, url: str) -> bool:
         """Whether what ``url`` links or redirects to must be public: true for a public
         ``url`` unless ``C4_ALLOW_PRIVATE_ADDRESSES``."""
         return not self.allow_private and await self.is_public(host_of(url))
+
+    async def refuses(self, origin: str, target: str) -> bool:
+        """Whether the guard refuses to go from the page ``origin`` to the URL ``target``."""
+        return await self.guards(origin) and not await self.is_public(host_of(target))
+
+    def refusal(self, origin: str, target: str, what: str) -> str:
+        """Count a refusal of ``what`` (a redirect...) from ``origin`` to ``target``, log the
+        first one, and say why (the failed item's error)."""
+        self.runtime.inc({"requests/refused/private_address": 1})
+        message = (
+            f"refused {what} from the public {origin} to the non-public address "
+            f"{host_of(target)!r} (C4_ALLOW_PRIVATE_ADDRESSES=True allows it)"
+        )
+        if not self._logged:
+            self._logged = True
+            logger.warning(
+                "%s; further refusals are counted in c4/requests/refused/private_address",
+                message,
+                extra={"spider": self.runtime.crawler.spider},
+            )
+        return message
 
     async def is_public(self, host: str) -> bool:
         """True if ``host`` is a public address, or a name whose every address is public.
@@ -84,14 +107,16 @@ class AddressGuard:
 class PrivateAddressMiddleware:
     """Downloader middleware: refuses a redirect hop to a non-public address when the
     redirect chain started at a public one (each hop Scrapy's RedirectMiddleware makes
-    comes through ``process_request`` again). The refusal ends as the failed PageItem of
-    the requested URL, and is counted in ``c4/requests/refused/private_address``."""
+    comes through ``process_request`` again), and a browser page that Chromium's own
+    redirects (or the page's script) took from a public URL to a non-public one. The
+    refusal ends as the failed PageItem of the requested URL, and is counted in
+    ``c4/requests/refused/private_address``. What Chromium requests for a page goes
+    through the same guard in ``c4scrapy.browser.setup.BrowserRequestFilter``."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.runtime = C4Runtime.enabled_for(crawler)
         self.guard = self.runtime.service(AddressGuard)
-        self._logged = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -101,19 +126,19 @@ class PrivateAddressMiddleware:
         chain = request.meta.get("redirect_urls")
         if not chain or self.guard.allow_private or _meta.HEAD in request.meta:
             return
-        host = host_of(request.url)
-        if await self.guard.is_public(host) or not await self.guard.guards(chain[0]):
-            return
-        self.runtime.inc({"requests/refused/private_address": 1})
-        message = (
-            f"refused a redirect from the public {chain[0]} to the non-public address "
-            f"{host!r} (C4_ALLOW_PRIVATE_ADDRESSES=True allows it)"
-        )
-        if not self._logged:
-            self._logged = True
-            logger.warning(
-                "%s; further refusals are counted in c4/requests/refused/private_address",
-                message,
-                extra={"spider": self.crawler.spider},
+        if await self.guard.refuses(chain[0], request.url):
+            raise IgnoreRequest(self.guard.refusal(chain[0], request.url, "a redirect"))
+
+    async def process_response(self, request: Request, response: Response) -> Response:
+        if (
+            "playwright" not in response.flags
+            or self.guard.allow_private
+            or host_of(response.url) == host_of(request.url)
+        ):
+            return response
+        origin = _meta.requested_url(request)
+        if await self.guard.refuses(origin, response.url):
+            raise IgnoreRequest(
+                self.guard.refusal(origin, response.url, "the browser's navigation")
             )
-        raise IgnoreRequest(message)
+        return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import shutil
@@ -11,12 +12,17 @@ from typing import TYPE_CHECKING, Any
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.misc import load_object
 
+from c4scrapy._runtime import C4Runtime
 from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.layers import config_from_settings, resolve
+from c4scrapy.guard import AddressGuard
 from c4scrapy.settings import C4Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from playwright.async_api import Request as PlaywrightRequest
+    from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
@@ -103,11 +109,13 @@ def _playwright_download_dir() -> Path | None:
     return next((p for p in base.iterdir() if p.name.startswith("chromium")), None)
 
 
-def configure_browser(settings: BaseSettings) -> str | None:
+def configure_browser(settings: BaseSettings, crawler: Crawler | None = None) -> str | None:
     """Install the browser download handler and Chromium's launch options (addon priority).
 
     Project settings win where they are set; launch options are merged (the user's keys
-    kept, our flags added). Returns the executable (None: remote or Playwright's own).
+    kept, our flags added); a project's ``PLAYWRIGHT_ABORT_REQUEST`` is asked after
+    ``BrowserRequestFilter`` (which guards private addresses with ``crawler``). Returns
+    the executable (None: remote or Playwright's own).
     Raises BrowserUnavailable, or ConfigError for a bad browser setting.
     """
     try:
@@ -139,14 +147,11 @@ def configure_browser(settings: BaseSettings) -> str | None:
         _set_over(settings, "PLAYWRIGHT_LAUNCH_OPTIONS", options)
     settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="addon")
     settings.set("PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER", True, priority="addon")
-    blocked = set(c4.browser_block_resources)
-    if blocked:
-        if settings.get("PLAYWRIGHT_ABORT_REQUEST"):
-            logger.warning(
-                "C4_BROWSER_BLOCK_RESOURCES is ignored: PLAYWRIGHT_ABORT_REQUEST is set"
-            )
-        else:
-            settings.set("PLAYWRIGHT_ABORT_REQUEST", ResourceBlocker(blocked), priority="addon")
+    own = settings.get("PLAYWRIGHT_ABORT_REQUEST")
+    if not isinstance(own, BrowserRequestFilter):  # not already set up by this add-on
+        then = load_object(own) if own else None
+        blocker = BrowserRequestFilter(c4.browser_block_resources, crawler, then)
+        _set_over(settings, "PLAYWRIGHT_ABORT_REQUEST", blocker)
     return executable
 
 
@@ -167,14 +172,51 @@ def _set_over(settings: BaseSettings, name: str, value: Any) -> None:
     settings.set(name, value, priority=priority)
 
 
-class ResourceBlocker:
-    """A ``PLAYWRIGHT_ABORT_REQUEST`` predicate: abort requests of these resource types."""
+class BrowserRequestFilter:
+    """``PLAYWRIGHT_ABORT_REQUEST``: aborts what Chromium requests for a page when it is of
+    a blocked resource type (``C4_BROWSER_BLOCK_RESOURCES``), when the private-address
+    guard refuses it (from a public page to a non-public address: an image, a script's
+    ``fetch``, a frame, a navigation), or when the project's own predicate (``then``)
+    says so. Chromium's redirects are not seen here (Playwright does not route them): the
+    guard checks where a page ended in ``PrivateAddressMiddleware``."""
 
-    def __init__(self, resource_types: set[str] | frozenset[str]) -> None:
+    def __init__(
+        self,
+        resource_types: Iterable[str] = (),
+        crawler: Crawler | None = None,
+        then: Callable[[PlaywrightRequest], Any] | None = None,
+    ) -> None:
         self.resource_types = frozenset(resource_types)
+        self.crawler = crawler
+        self.then = then
 
-    def __call__(self, request: PlaywrightRequest) -> bool:
-        return request.resource_type in self.resource_types
+    async def __call__(self, request: PlaywrightRequest) -> bool:
+        if request.resource_type in self.resource_types:
+            return True
+        if self.crawler is not None:
+            origin = _page_url(request)
+            if origin is not None:
+                guard = C4Runtime.of(self.crawler).service(AddressGuard)
+                if await guard.refuses(origin, request.url):
+                    guard.refusal(origin, request.url, f"the browser's {request.resource_type}")
+                    return True
+        if self.then is not None:
+            verdict = self.then(request)
+            return bool(await verdict if inspect.isawaitable(verdict) else verdict)
+        return False
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BrowserRequestFilter:
+        return self  # a copy of the settings holding it keeps the same crawler's filter
 
     def __repr__(self) -> str:
-        return f"ResourceBlocker({sorted(self.resource_types)})"
+        return f"BrowserRequestFilter({sorted(self.resource_types)}, then={self.then!r})"
+
+
+def _page_url(request: PlaywrightRequest) -> str | None:
+    """The URL of the page that made ``request`` (None: no web page yet, or a request of
+    a service worker, which has no frame)."""
+    try:
+        url = request.frame.page.url
+    except Exception:  # noqa: BLE001 (playwright's Error: no frame)
+        return None
+    return url if url.startswith(("http://", "https://")) else None

@@ -7,27 +7,32 @@ import inspect
 import pickle
 import stat
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import scrapy
 from scrapy.http.request import NO_CALLBACK
 from scrapy.settings import Settings
+from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.misc import load_object
 from scrapy.utils.request import request_from_dict
+from scrapy.utils.test import get_crawler
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from scrapy_playwright.page import PageMethod
 
+from c4scrapy._runtime import C4Runtime
 from c4scrapy.browser.page import run_page_steps, setup_browser_request
 from c4scrapy.browser.setup import (
     HANDLER,
+    BrowserRequestFilter,
     BrowserUnavailable,
-    ResourceBlocker,
     browser_wanted,
     configure_browser,
     find_chromium,
 )
 from c4scrapy.core.config import ConfigError, CrawlerRunConfig
+from c4scrapy.guard import AddressGuard
 
 # --- start-up: finding Chromium, installing the handler ---------------------------------
 
@@ -114,8 +119,91 @@ def test_configure_browser_keeps_the_users_settings(tmp_path, monkeypatch):
     assert settings["DOWNLOAD_HANDLERS"]["http"] == HANDLER
     assert settings["DOWNLOAD_HANDLERS"]["https"] == "my.own.Handler"
     blocker = settings["PLAYWRIGHT_ABORT_REQUEST"]
-    assert isinstance(blocker, ResourceBlocker)
+    assert isinstance(blocker, BrowserRequestFilter)
     assert blocker.resource_types == {"image", "font"}
+    assert blocker.then is None
+
+
+class _ChromiumRequest:
+    """What BrowserRequestFilter reads of a Playwright request."""
+
+    def __init__(self, url: str, page_url: str | None, resource_type: str = "fetch") -> None:
+        self.url = url
+        self.resource_type = resource_type
+        self._page_url = page_url
+
+    @property
+    def frame(self) -> Any:
+        if self._page_url is None:
+            raise RuntimeError("Service Worker requests do not have an associated frame")
+        return SimpleNamespace(page=SimpleNamespace(url=self._page_url))
+
+
+async def _public_example(host: str) -> list[str]:
+    if host == "public.example":
+        return ["93.184.216.34"]
+    raise OSError(f"cannot resolve {host}")
+
+
+def _filter(then: Any = None, **settings: Any) -> BrowserRequestFilter:
+    crawler = get_crawler(settings_dict=settings)
+    crawler.stats.open_spider()
+    C4Runtime.of(crawler).service(AddressGuard).resolve = _public_example
+    return BrowserRequestFilter({"image"}, crawler, then)
+
+
+@pytest.mark.parametrize(
+    ("url", "page_url", "resource_type", "aborted"),
+    [
+        ("http://public.example/a.png", "http://public.example/", "image", True),
+        ("http://127.0.0.1/admin", "http://public.example/", "fetch", True),
+        ("http://169.254.169.254/latest/", "http://public.example/", "document", True),
+        ("http://[::ffff:10.0.0.1]/", "https://public.example/x", "script", True),
+        ("http://intranet/", "http://public.example/", "fetch", True),  # does not resolve
+        ("http://public.example/api", "http://public.example/", "fetch", False),
+        ("http://127.0.0.1/admin", "http://10.0.0.1/", "fetch", False),  # a private page
+        ("http://127.0.0.1/admin", "about:blank", "document", False),  # the page's own request
+        ("http://127.0.0.1/admin", None, "fetch", False),  # a service worker's: no page
+    ],
+)
+@deferred_f_from_coro_f
+async def test_browser_requests_pass_the_private_address_guard(
+    url, page_url, resource_type, aborted
+):
+    blocker = _filter()
+    assert await blocker(_ChromiumRequest(url, page_url, resource_type)) is aborted
+    refused = blocker.crawler.stats.get_value("c4/requests/refused/private_address")
+    assert refused == (1 if aborted and resource_type != "image" else None)
+
+
+@deferred_f_from_coro_f
+async def test_browser_requests_allowed_private_and_the_projects_own_predicate():
+    asked: list[str] = []
+
+    async def own(request: Any) -> bool:
+        asked.append(request.url)
+        return request.url.endswith(".css")
+
+    blocker = _filter(own, C4_ALLOW_PRIVATE_ADDRESSES=True)
+    page = "http://public.example/"
+    assert await blocker(_ChromiumRequest("http://127.0.0.1/admin", page)) is False
+    assert await blocker(_ChromiumRequest("http://public.example/s.css", page)) is True
+    assert await blocker(_ChromiumRequest("http://public.example/i.png", page, "image"))
+    assert asked == ["http://127.0.0.1/admin", "http://public.example/s.css"]
+    assert _filter(lambda request: True).then is not None
+    assert await _filter(lambda request: True)(_ChromiumRequest("http://x/", page)) is True
+
+
+def test_the_projects_abort_predicate_is_kept(tmp_path, monkeypatch):
+    _executable(tmp_path / "bin" / "chromium")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    settings = Settings({"PLAYWRIGHT_ABORT_REQUEST": "builtins.callable"})
+    configure_browser(settings)
+    blocker = settings["PLAYWRIGHT_ABORT_REQUEST"]
+    assert isinstance(blocker, BrowserRequestFilter)
+    assert blocker.then is callable
+    configure_browser(settings)  # again (a second add-on pass): not wrapped twice
+    assert settings["PLAYWRIGHT_ABORT_REQUEST"] is blocker
 
 
 def test_block_resources_rejects_unknown_types(tmp_path, monkeypatch):

@@ -463,3 +463,103 @@ def test_auto_learns_a_site_whose_pages_change_in_the_browser(chromium, tmp_path
     related = [link for item in auto.items for link in item["links"]["external"]]
     assert len(related) == 2 * len(paths)
     assert "go to the browser" in auto.log
+
+
+# --- the private-address guard in Chromium ------------------------------------------------
+
+
+def _guarded_site(server: LocalServer, asked: list[str]) -> str:
+    """A "public" site (public.example, mapped to the local server in Chromium) whose
+    pages lead Chromium to the server's loopback address in four ways; ``asked`` collects
+    the secret paths the server was asked for."""
+    secret = server.url  # http://127.0.0.1:PORT/: not public
+    html = {"Content-Type": "text/html; charset=utf-8"}
+
+    def leak(path: str, body: bytes, kind: str = "text/html"):
+        def answer(handler: Any) -> tuple[int, dict[str, str], bytes]:
+            asked.append(path)
+            return 200, {"Content-Type": kind, "Access-Control-Allow-Origin": "*"}, body
+
+        return answer
+
+    server.routes["/secret-image.png"] = leak("/secret-image.png", PNG_RED, "image/png")
+    server.routes["/secret-data"] = leak("/secret-data", b"SECRET-FETCHED", "text/plain")
+    server.routes["/secret-frame.html"] = leak("/secret-frame.html", b"<p>SECRET-FRAME</p>")
+    server.routes["/secret-page.html"] = leak("/secret-page.html", b"<p>SECRET-PAGE</p>")
+    server.routes["/index.html"] = lambda handler: (
+        200,
+        html,
+        (
+            "<html><head><title>Public</title></head><body><h1>A public page</h1>"
+            f'<img src="{secret}secret-image.png" alt="i">'
+            f'<iframe src="{secret}secret-frame.html"></iframe>'
+            '<p id="out">waiting</p><a href="/redirect-away">away</a>'
+            f"<script>fetch('{secret}secret-data').then(r => r.text())"
+            ".then(t => { document.getElementById('out').textContent = t; })"
+            ".catch(e => { document.getElementById('out').textContent = 'blocked'; });"
+            "</script></body></html>"
+        ).encode(),
+    )
+    server.routes["/redirect-away"] = lambda handler: (
+        302,
+        {"Location": f"{secret}secret-page.html"},
+        b"",
+    )
+    return server.url.replace("127.0.0.1", "public.example") + "index.html"
+
+
+def _guarded_crawl(tmp_path: Path, start: str, **settings: Any) -> Any:
+    return run_crawl(
+        tmp_path,
+        args={"url": start, "browser": "true"},
+        settings={
+            "EXTENSIONS": {
+                "tests._support.statsdump.StatsDump": 0,
+                "tests._support.fake_dns.PublicExample": 0,
+            },
+            "PLAYWRIGHT_LAUNCH_OPTIONS": {
+                "args": ["--host-resolver-rules=MAP public.example 127.0.0.1"]
+            },
+            **settings,
+        },
+        timeout=120,
+    )
+
+
+@pytest.mark.browser
+def test_chromium_does_not_take_a_public_page_to_a_private_address(chromium, tmp_path):
+    """From a public page, Chromium's image, frame and script fetch to a loopback address
+    are aborted, and a page that Chromium's redirect took there fails; with
+    C4_ALLOW_PRIVATE_ADDRESSES the same crawl reaches all four (so the page does ask)."""
+    asked: list[str] = []
+    with LocalServer(tmp_path / "empty") as server:
+        start = _guarded_site(server, asked)
+        guarded = _guarded_crawl(tmp_path / "guarded", start)
+        reached = list(asked)
+        asked.clear()
+        allowed = _guarded_crawl(tmp_path / "allowed", start, C4_ALLOW_PRIVATE_ADDRESSES=True)
+    for run in (guarded, allowed):
+        assert run.returncode == 0, run.log[-3000:]
+        assert sorted(run.by_url()) == [start, start.replace("index.html", "redirect-away")]
+    assert reached == ["/secret-page.html"]  # followed by Chromium before it can be refused
+    page = guarded.by_url()[start]
+    assert page["success"], page
+    assert "SECRET" not in json.dumps(page)
+    away = guarded.by_url()[start.replace("index.html", "redirect-away")]
+    assert away["success"] is False
+    assert away["error_message"] == (
+        f"request ignored: refused the browser's navigation from the public "
+        f"{start.replace('index.html', 'redirect-away')} to the non-public address "
+        "'127.0.0.1' (C4_ALLOW_PRIVATE_ADDRESSES=True allows it)"
+    )
+    assert "SECRET" not in json.dumps(away)
+    assert guarded.stats["c4/requests/refused/private_address"] == 4
+    assert sorted(asked) == [
+        "/secret-data",
+        "/secret-frame.html",
+        "/secret-image.png",
+        "/secret-page.html",
+    ]
+    assert "SECRET-PAGE" in json.dumps(
+        allowed.by_url()[start.replace("index.html", "redirect-away")]
+    )

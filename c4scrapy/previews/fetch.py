@@ -105,7 +105,7 @@ class HeadFetcher:
             target = normalize_url(location.decode("latin-1"), response.url)
             if target is None:
                 return HeadResult(HTTP_ERROR, error=f"HTTP {response.status} to a non-web URL")
-            if await self.guard.guards(url) and not await self.guard.is_public(host_of(target)):
+            if await self.guard.refuses(url, target):
                 return HeadResult(SKIPPED, error="private_address")
             url = target
         return HeadResult(HTTP_ERROR, error=f"more than {self.max_redirects} redirects")

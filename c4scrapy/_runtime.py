@@ -80,6 +80,7 @@ class C4Runtime:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        _require_asyncio()
         self.settings = C4Settings.from_settings(crawler.settings)
         base = config_from_settings(crawler.settings, C4Settings.names())
         spider = crawler.spider
@@ -150,3 +151,22 @@ class C4Runtime:
         for key, value in counts.items():
             if value:
                 stats.inc_value(prefix + key, value)
+
+
+def _require_asyncio() -> None:
+    """c4scrapy runs on an asyncio loop: Scrapy's asyncio reactor (its default) or its
+    reactorless mode. Another Twisted reactor is refused at start-up, naming it."""
+    from scrapy.utils.reactor import is_asyncio_reactor_installed, is_reactor_installed
+
+    if is_reactor_installed() and not is_asyncio_reactor_installed():
+        from twisted.internet import reactor
+
+        installed = f"{type(reactor).__module__}.{type(reactor).__qualname__}"
+        error = ConfigError(
+            f"setting TWISTED_REACTOR: c4scrapy needs an asyncio event loop, and this crawl "
+            f"runs {installed}; use Scrapy's default, "
+            '"twisted.internet.asyncioreactor.AsyncioSelectorReactor" (or '
+            "TWISTED_REACTOR_ENABLED = False)"
+        )
+        logger.error("Invalid configuration: %s", error)  # Twisted adds its traceback
+        raise error

@@ -2,9 +2,9 @@
 
 The crawl process downloads, schedules and exports; ``extract_page`` runs in a few
 processes forked from a forkserver that has the core imported, so a crawl uses more than
-one core and a slow page never stalls the reactor. Each worker has a Unix socket that the
-reactor reads and writes like any connection (no threads in the crawl process), and holds
-up to two pages, so it never waits for the crawl to send the next one. A worker that dies
+one core and a slow page never stalls the event loop. Each worker has a Unix socket that the
+crawl's asyncio loop reads and writes like any connection (no threads in the crawl
+process), and holds up to two pages, so it never waits for the crawl to send the next one. A worker that dies
 is replaced and its pages are sent again (the page it was on at most once more); a page
 over ``C4_EXTRACT_TIMEOUT`` fails and its worker is replaced. See
 docs/features/throughput.rst.
@@ -12,6 +12,7 @@ docs/features/throughput.rst.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import dataclasses
 import logging
@@ -21,9 +22,6 @@ import pickle
 import socket
 from typing import TYPE_CHECKING, Any
 
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import defer, protocol
-
 from c4scrapy import _meta
 from c4scrapy.core import job as worker
 from c4scrapy.core.items import PageItem
@@ -32,8 +30,6 @@ if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
 
     from scrapy.http import Response
-    from twisted.internet.base import DelayedCall
-    from twisted.python.failure import Failure
 
     from c4scrapy._runtime import C4Runtime
     from c4scrapy.core.config import CrawlerRunConfig
@@ -46,12 +42,6 @@ Extracted = tuple[PageItem, dict[str, int]]
 PAGES_PER_WORKER = 2
 
 
-def _reactor() -> Any:
-    from twisted.internet import reactor  # the one Scrapy has installed by now
-
-    return reactor
-
-
 def usable_cpus() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -62,12 +52,14 @@ def usable_cpus() -> int:
 @dataclasses.dataclass(eq=False)
 class _Job:
     payload: bytes
-    done: defer.Deferred[tuple[str, Any]] = dataclasses.field(default_factory=defer.Deferred)
+    done: asyncio.Future[tuple[str, Any]] = dataclasses.field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
     deaths: int = 0  # workers that died while on this page
 
     def settle(self, outcome: str, value: Any) -> None:
-        if not self.done.called:
-            self.done.callback((outcome, value))
+        if not self.done.done():
+            self.done.set_result((outcome, value))
 
 
 class ExtractionProcesses:
@@ -86,6 +78,7 @@ class ExtractionProcesses:
         self._unpicklable_logged = False
         self._closed = False
         self._deaths_in_a_row = 0
+        self._loop: asyncio.AbstractEventLoop | None = None  # the crawl's, from start()
         if self.size:
             runtime.crawler.stats.set_value("c4/extract/processes", self.size)
             logger.info(
@@ -100,23 +93,25 @@ class ExtractionProcesses:
         """Start the workers (at spider_opened) without waiting for them: the first start
         waits for the forkserver to import the core (~0.2 s), in a thread; pages that come
         before the workers wait in the queue."""
-        from twisted.internet import threads
+        self._loop = asyncio.get_running_loop()
+        started = self._loop.run_in_executor(None, self._fork_all)
+        started.add_done_callback(self._adopt_all)
 
-        started = threads.deferToThread(lambda: [self._fork() for _ in range(self.size)])
-        started.addCallbacks(self._adopt_all, self._start_failed)
+    def _fork_all(self) -> list[tuple[BaseProcess, socket.socket]]:
+        return [self._fork() for _ in range(self.size)]
 
-    def _adopt_all(self, forked: list[tuple[BaseProcess, socket.socket]]) -> None:
-        for process, ours in forked:
+    def _adopt_all(self, started: asyncio.Future[list[tuple[BaseProcess, socket.socket]]]) -> None:
+        exc = started.exception()
+        if exc is not None:
+            self._give_up(f"cannot start an extraction process ({type(exc).__name__}: {exc})")
+            return
+        for process, ours in started.result():
             if self._closed or not self.size:
                 process.kill()
                 ours.close()
             else:
                 self._workers.append(self._adopt(process, ours))
         self._dispatch()
-
-    def _start_failed(self, failure: Failure) -> None:
-        exc = failure.value
-        self._give_up(f"cannot start an extraction process ({type(exc).__name__}: {exc})")
 
     async def extract(self, response: Response, config: CrawlerRunConfig) -> Extracted | None:
         """The page ``response`` is, extracted by a worker; None if it must be extracted
@@ -134,7 +129,7 @@ class ExtractionProcesses:
         job = _Job(pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL))
         self._waiting.append(job)
         self._dispatch()
-        outcome, value = await maybe_deferred_to_future(job.done)
+        outcome, value = await job.done
         if outcome == "ok":
             page_item, counts, cpu, rss = value
             self.runtime.inc({"extract/in_workers": 1, "extract/worker_cpu_seconds": cpu})
@@ -202,11 +197,15 @@ class ExtractionProcesses:
         return process, ours
 
     def _adopt(self, process: BaseProcess, ours: socket.socket) -> _Worker:
-        """The worker's connection, read and written by the reactor (its thread only)."""
+        """The worker's connection, read and written by the crawl's loop (its thread only);
+        pages sent before the loop has made its transport wait in the connection."""
+        assert self._loop is not None
         connection = _Worker(self, process)
-        factory = protocol.Factory.forProtocol(lambda: connection)
-        _reactor().adoptStreamConnection(ours.fileno(), socket.AF_UNIX, factory)
-        ours.close()  # the reactor has its own copy of the descriptor
+        ours.setblocking(False)
+        made = asyncio.ensure_future(
+            self._loop.connect_accepted_socket(lambda: connection, ours), loop=self._loop
+        )
+        made.add_done_callback(connection.adopted)
         return connection
 
     def _dispatch(self) -> None:
@@ -292,7 +291,7 @@ class ExtractionProcesses:
         return blob
 
 
-class _Worker(protocol.Protocol):
+class _Worker(asyncio.Protocol):
     """The crawl's end of one worker's socket: pages out, answers in, in order."""
 
     def __init__(self, pool: ExtractionProcesses, process: BaseProcess) -> None:
@@ -300,7 +299,9 @@ class _Worker(protocol.Protocol):
         self.process = process
         self.jobs: collections.deque[_Job] = collections.deque()
         self.buffer = bytearray()
-        self.timer: DelayedCall | None = None
+        self.transport: asyncio.Transport | None = None
+        self.unsent: list[bytes] = []  # written before the transport was made
+        self.timer: asyncio.TimerHandle | None = None
         self.gone = False  # stopped by the pool, or its connection lost
         self.retiring = False  # too big: no new pages, ends once it has answered its own
 
@@ -308,15 +309,32 @@ class _Worker(protocol.Protocol):
     def takes_pages(self) -> bool:
         return not (self.gone or self.retiring)
 
+    def adopted(self, made: asyncio.Future[Any]) -> None:
+        """The loop could not take the socket: the worker is lost like a dead one."""
+        if not made.cancelled() and made.exception() is not None:
+            self.connection_lost(made.exception())
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        if self.gone:
+            transport.close()
+            return
+        if self.unsent:
+            transport.writelines(self.unsent)
+            self.unsent.clear()
+
     def send(self, job: _Job) -> None:
         self.jobs.append(job)
-        transport: Any = self.transport
-        transport.write(len(job.payload).to_bytes(worker.HEADER, "big"))
-        transport.write(job.payload)
+        message = [len(job.payload).to_bytes(worker.HEADER, "big"), job.payload]
+        if self.transport is None:
+            self.unsent += message
+        else:
+            self.transport.writelines(message)
         if len(self.jobs) == 1:
             self._start_timer()
 
-    def dataReceived(self, data: bytes) -> None:
+    def data_received(self, data: bytes) -> None:
         if self.gone:  # stopped (timed out): its pages have been settled already
             return
         self.buffer += data
@@ -329,8 +347,7 @@ class _Worker(protocol.Protocol):
             self._answered(answer)
 
     def _answered(self, answer: tuple[str, Any]) -> None:
-        if self.timer is not None and self.timer.active():
-            self.timer.cancel()
+        self._cancel_timer()
         outcome, value = answer
         self.pool._deaths_in_a_row = 0
         if outcome == "ok":
@@ -348,22 +365,29 @@ class _Worker(protocol.Protocol):
         pool._dispatch()
 
     def _start_timer(self) -> None:
-        if self.pool.timeout:
-            self.timer = _reactor().callLater(self.pool.timeout, self.pool._timed_out, self)
+        loop = self.pool._loop
+        if self.pool.timeout and loop is not None:
+            self.timer = loop.call_later(self.pool.timeout, self._timed_out)
+
+    def _timed_out(self) -> None:
+        self.timer = None
+        self.pool._timed_out(self)
+
+    def _cancel_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
     def stop(self, kill: bool) -> None:
         self.gone = True
-        if self.timer is not None and self.timer.active():
-            self.timer.cancel()
+        self._cancel_timer()
         if kill:
             self.process.kill()
-        transport: Any = self.transport
-        if transport is not None:
-            transport.loseConnection()  # a live worker reads the end and exits
+        if self.transport is not None:
+            self.transport.close()  # a live worker reads the end and exits
 
-    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+    def connection_lost(self, exc: BaseException | None) -> None:
         if not self.gone:
             self.gone = True
-            if self.timer is not None and self.timer.active():
-                self.timer.cancel()
+            self._cancel_timer()
             self.pool._lost(self, None)

@@ -28,7 +28,8 @@ the crawl process (``ru_maxrss``) and of each extraction process. With ``--inlin
 and C0 are B and C with ``C4_EXTRACT_PROCESSES=0``. With
 ``--profile``, one more crawl per mode and site runs under cProfile (enabled from
 spider_opened to spider_closed, the crawl process's main thread only), and its CPU is split
-into parts by the cumulative time of their entry functions (``PARTS``); "the rest" is the
+into parts by the cumulative time of their entry functions (``PARTS``), with
+``C4_EXTRACT_PROCESSES=0`` so that extraction and markdown are among them; "the rest" is the
 profile's total less those parts and less the time waiting in ``epoll.poll`` (idle). cProfile slows Python code about twice, so read the
 split as shares, not as absolute costs.
 """
@@ -235,8 +236,8 @@ def run_crawl(
     for key, value in settings.items():
         args += ["-s", f"{key}={value}"]
     prof = workdir / f"{label}.prof"
-    if profile:
-        args += ["-s", f"BENCH_PROFILE_FILE={prof}"]
+    if profile:  # extraction in the profiled process: the split shows all of its parts
+        args += ["-s", f"BENCH_PROFILE_FILE={prof}", "-s", "C4_EXTRACT_PROCESSES=0"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent), str(ROOT)])}
     server_cpu = process_cpu(server_pid) if server_pid else 0.0
     started = time.perf_counter()
@@ -403,8 +404,9 @@ def tables(result: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(
             {
                 "caption": f"{SITE_TITLES[site]}: CPU ms per page by part, one crawl per mode "
-                "under cProfile (about 2x slower than without; compare the shares); the crawl "
-                "process only: extraction and markdown in worker processes are not in it",
+                "under cProfile (about 2x slower than without; compare the shares), with "
+                "C4_EXTRACT_PROCESSES=0 so that extraction and markdown run in the profiled "
+                "process",
                 "columns": ["crawl", *names, "total"],
                 "rows": [
                     [

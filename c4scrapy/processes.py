@@ -2,7 +2,9 @@
 
 The crawl process downloads, schedules and exports; ``extract_page`` runs in a few
 processes forked from a forkserver that has the core imported, so a crawl uses more than
-one core and a slow page never stalls the event loop. Each worker has a Unix socket that the
+one core and a slow page never stalls the event loop. Workers start as pages wait for one,
+up to ``C4_EXTRACT_PROCESSES``: a crawl that never keeps one busy runs one. Each worker has
+a Unix socket that the
 crawl's asyncio loop reads and writes like any connection (no threads in the crawl
 process), and holds up to two pages, so it never waits for the crawl to send the next one. A worker that dies
 is replaced and its pages are sent again (the page it was on at most once more); a page
@@ -78,11 +80,12 @@ class ExtractionProcesses:
         self._unpicklable_logged = False
         self._closed = False
         self._deaths_in_a_row = 0
+        self._starting = False  # a worker is being started
         self._loop: asyncio.AbstractEventLoop | None = None  # the crawl's, from start()
         if self.size:
-            runtime.crawler.stats.set_value("c4/extract/processes", self.size)
             logger.info(
-                "Extracting pages in %d worker processes (C4_EXTRACT_PROCESSES)", self.size
+                "Extracting pages in up to %d worker processes (C4_EXTRACT_PROCESSES)",
+                self.size,
             )
 
     @property
@@ -90,28 +93,10 @@ class ExtractionProcesses:
         return self.size > 0
 
     def start(self) -> None:
-        """Start the workers (at spider_opened) without waiting for them: the first start
-        waits for the forkserver to import the core (~0.2 s), in a thread; pages that come
-        before the workers wait in the queue."""
+        """Start the first worker (at spider_opened) without waiting for it; pages that
+        come before it wait in the queue."""
         self._loop = asyncio.get_running_loop()
-        started = self._loop.run_in_executor(None, self._fork_all)
-        started.add_done_callback(self._adopt_all)
-
-    def _fork_all(self) -> list[tuple[BaseProcess, socket.socket]]:
-        return [self._fork() for _ in range(self.size)]
-
-    def _adopt_all(self, started: asyncio.Future[list[tuple[BaseProcess, socket.socket]]]) -> None:
-        exc = started.exception()
-        if exc is not None:
-            self._give_up(f"cannot start an extraction process ({type(exc).__name__}: {exc})")
-            return
-        for process, ours in started.result():
-            if self._closed or not self.size:
-                process.kill()
-                ours.close()
-            else:
-                self._workers.append(self._adopt(process, ours))
-        self._dispatch()
+        self._grow()
 
     async def extract(self, response: Response, config: CrawlerRunConfig) -> Extracted | None:
         """The page ``response`` is, extracted by a worker; None if it must be extracted
@@ -152,14 +137,31 @@ class ExtractionProcesses:
 
     # -- the workers -------------------------------------------------------------------
 
-    def _spawn(self) -> bool:
-        """Start one more worker; if that fails, extraction falls back to this process."""
-        try:
-            self._workers.append(self._adopt(*self._fork()))
-        except (OSError, RuntimeError, ValueError) as exc:  # no forkserver, no sockets...
+    def _grow(self) -> None:
+        """Start one more worker, in a thread: the first start waits for the forkserver to
+        import the core (~0.2 s), the others for a fork. If that fails, extraction falls
+        back to this process."""
+        assert self._loop is not None
+        self._starting = True
+        self._loop.run_in_executor(None, self._fork).add_done_callback(self._started)
+
+    def _started(self, started: asyncio.Future[tuple[BaseProcess, socket.socket]]) -> None:
+        self._starting = False
+        if started.cancelled():  # the loop is closing
+            return
+        exc = started.exception()
+        if exc is not None:
             self._give_up(f"cannot start an extraction process ({type(exc).__name__}: {exc})")
-            return False
-        return True
+            return
+        process, ours = started.result()
+        if self._closed or not self.size:
+            process.kill()
+            ours.close()
+            return
+        self._workers.append(self._adopt(process, ours))
+        running = sum(w.takes_pages for w in self._workers)
+        self.runtime.crawler.stats.max_value("c4/extract/processes", running)
+        self._dispatch()
 
     def _give_up(self, why: str) -> None:
         """Extract every page in the crawl process from now on (pages waiting included)."""
@@ -209,12 +211,19 @@ class ExtractionProcesses:
         return connection
 
     def _dispatch(self) -> None:
-        """Hand waiting pages to the least busy workers that have room."""
+        """Hand waiting pages to the least busy workers that have room; if pages still
+        wait, start one more worker (one at a time, up to ``size``)."""
         while self._waiting and not self._closed:
             ready = [w for w in self._workers if w.takes_pages and len(w.jobs) < PAGES_PER_WORKER]
             if not ready:
-                return
+                break
             min(ready, key=lambda w: len(w.jobs)).send(self._waiting.popleft())
+        if (
+            self._waiting
+            and not (self._closed or self._starting or self._loop is None)
+            and sum(w.takes_pages for w in self._workers) < self.size
+        ):
+            self._grow()
 
     def _lost(self, lost: _Worker, reason: str | None) -> None:
         """A worker is gone: ``reason`` says why its current page failed (None: it died,
@@ -242,19 +251,16 @@ class ExtractionProcesses:
                 self._waiting.extendleft(reversed(jobs))
                 self._give_up(f"{self._deaths_in_a_row} extraction processes died in a row")
                 return
-            logger.warning("An extraction process died; starting another one")
+            logger.warning("An extraction process died; its pages go to another one")
         self.runtime.inc({"extract/retries": len(jobs)})
         self._waiting.extendleft(reversed(jobs))
-        if sum(w.takes_pages for w in self._workers) < self.size:
-            self._spawn()
         self._dispatch()
 
     def _retire(self, heavy: _Worker) -> None:
         """``heavy`` has grown over ``C4_EXTRACT_MAX_RSS_MIB``: it finishes the pages it
-        holds and ends; a new worker takes its place now."""
+        holds and ends; a new one starts as pages wait."""
         heavy.retiring = True
         self.runtime.inc({"extract/recycled": 1})
-        self._spawn()
         self._dispatch()
 
     def _retired(self, done: _Worker) -> None:

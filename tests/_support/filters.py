@@ -10,14 +10,17 @@ from typing import Any
 
 
 class Tripwire:
-    """Kills its process (``"CRASH"``) or never returns (``"HANG"``) on a page whose HTML
-    holds the word; passes every other page through."""
+    """Kills its process (``"CRASH"``), never returns (``"HANG"``) or takes a fifth of a
+    second (``"SLOW"``) on a page whose HTML holds the word; passes every other page
+    through."""
 
     def filter_content(self, html: str, /) -> list[str]:
         if "CRASH" in html:
             os._exit(3)
         if "HANG" in html:
             threading.Event().wait()
+        if "SLOW" in html:
+            threading.Event().wait(0.2)
         return [html]
 
 

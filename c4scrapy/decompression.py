@@ -133,13 +133,13 @@ class BoundedDecompressionMiddleware:
             body = inflate(body, ZLIB_WBITS[coding], limit + 1)
             if not body:
                 return response  # not a stream zlib reads: Scrapy decides
-        if len(body) > limit:
-            self.runtime.inc({"pages/too_large": 1})
-            raise IgnoreRequest(
-                f"page too large: more than {limit} bytes once decompressed "
-                f"({len(response.body)} bytes sent), over C4_MAX_PAGE_BYTES; not decompressed "
-                "further"
-            )
+            if len(body) > limit:  # checked at each layer: an inner one may be cut short
+                self.runtime.inc({"pages/too_large": 1})
+                raise IgnoreRequest(
+                    f"page too large: more than {limit} bytes once decompressed "
+                    f"({len(response.body)} bytes sent), over C4_MAX_PAGE_BYTES; not "
+                    "decompressed further"
+                )
         stats = self.crawler.stats
         if stats is not None:
             stats.inc_value("httpcompression/response_bytes", len(body))

@@ -81,9 +81,17 @@ def test_a_page_under_the_limit_is_decoded_once(encoding, compress):
     assert stats.get_value("httpcompression/response_count") == 1
 
 
-def test_a_page_over_the_limit_is_refused_after_the_limit():
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        ("gzip", gzip.compress(b"<html>" + b" " * 10**7)),
+        # the outer layer inflates beyond the limit, the inner one (cut short) would not
+        ("deflate, gzip", gzip.compress(zlib.compress(b"<html>" + b" " * 10**6, 0))),
+    ],
+)
+def test_a_page_over_the_limit_is_refused_after_the_limit(encoding, body):
     middleware = _middleware()
-    request, response = _response(gzip.compress(b"<html>" + b" " * 10**7))
+    request, response = _response(body, encoding)
     with pytest.raises(IgnoreRequest, match=r"more than 1000 bytes once decompressed"):
         middleware.process_response(request, response)
     assert middleware.crawler.stats.get_value("c4/pages/too_large") == 1

@@ -15,8 +15,10 @@ import argparse
 import gzip
 import html
 import json
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 CORPUS = Path("/work/shared/corpus")
@@ -52,6 +54,13 @@ def build(corpus: Path = CORPUS, copies: int = 1) -> dict[str, bytes]:
 class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # the default 5 drops connections under 16 at once
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a link preview stops reading after the head) is not an
+        error; anything else is printed as usual."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 def serve(port: int, corpus: Path = CORPUS, copies: int = 1) -> None:

@@ -67,6 +67,7 @@ class C4Settings:
     progress: bool = True
     # link previews and scores
     preview_cache_size: int = _setting(5000, _at_least(1))
+    preview_cache_mib: int = _setting(128, _at_least(1))
     preview_max_bytes: int = _setting(65536, _at_least(1024))
     preview_range_bytes: int = _setting(8192, _at_least(0))
     preview_page_timeout: float = _setting(30.0, _at_least(0.001))

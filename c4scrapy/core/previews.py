@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from copy import deepcopy
 from fnmatch import fnmatchcase
@@ -46,6 +47,25 @@ class HeadResult:
 
     def __repr__(self) -> str:
         return f"HeadResult({self.status!r}, error={self.error!r})"
+
+    def memory(self) -> int:
+        """About how many bytes this result holds (its head's objects, counted)."""
+        return _deep_size(self.head_data) + _deep_size(self.error) + 100
+
+
+def _deep_size(value: Any) -> int:
+    """``sys.getsizeof`` of ``value`` and everything in it (dicts, lists, scalars)."""
+    size = 0
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        size += sys.getsizeof(item)
+        if isinstance(item, dict):
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            todo.extend(item)
+    return size
 
 
 def select_links(

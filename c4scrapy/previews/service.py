@@ -64,11 +64,14 @@ class LinkPreviews:
         self.crawler = crawler
         self.runtime = runtime
         self.cache_size = runtime.settings.preview_cache_size
+        self.cache_bytes = runtime.settings.preview_cache_mib * 1024 * 1024
         self.page_timeout = runtime.settings.preview_page_timeout
         self.weights: ScoreWeights = runtime.settings.score_weights
         self.guard = runtime.service(AddressGuard)
         self.fetcher = HeadFetcher(runtime, self._inc)
         self._results: OrderedDict[str, HeadResult] = OrderedDict()
+        self._sizes: dict[str, int] = {}  # each cached result's memory
+        self._cached_bytes = 0
         self._inflight: dict[str, asyncio.Future[HeadResult]] = {}
         self._waiters: Counter[str] = Counter()
         self._pages: dict[int, _PageRun] = {}
@@ -263,10 +266,18 @@ class LinkPreviews:
         return result
 
     def _store(self, url: str, result: HeadResult) -> None:
+        """Cache ``result``, the least recently used ones leaving while the cache holds
+        more than ``C4_PREVIEW_CACHE_SIZE`` results or ``C4_PREVIEW_CACHE_MIB`` of them."""
+        size = result.memory()
+        self._cached_bytes += size - self._sizes.get(url, 0)
+        self._sizes[url] = size
         self._results[url] = result
         self._results.move_to_end(url)
-        while len(self._results) > self.cache_size:
-            self._results.popitem(last=False)
+        while len(self._results) > self.cache_size or (
+            self._cached_bytes > self.cache_bytes and len(self._results) > 1
+        ):
+            gone, _ = self._results.popitem(last=False)
+            self._cached_bytes -= self._sizes.pop(gone)
             self._inc({"evicted": 1})
 
     async def _fetch(self, url: str, timeout: float) -> HeadResult:

@@ -18,6 +18,7 @@ from c4scrapy.core.previews import (
     BELOW_THRESHOLD,
     SKIPPED,
     VALID,
+    HeadResult,
     apply_scores,
     link_priorities,
     select_links,
@@ -450,3 +451,24 @@ async def test_previewed_links_of_a_response_use_its_request_config():
     assert page.c4["previews"]["status"] == {SKIPPED: 2}
     without_page = HtmlResponse(page.url, body=b"", request=Request(page.url))
     assert [pair async for pair in previewed_links(previews.crawler, without_page)] == []
+
+
+def test_the_head_cache_is_bounded_in_memory_too():
+    """Heads of hostile size (a 64 KiB head of meta tags is ~0.5 MiB of objects) leave
+    the cache by C4_PREVIEW_CACHE_MIB long before C4_PREVIEW_CACHE_SIZE would act."""
+    previews, _ = _previews({"C4_PREVIEW_CACHE_MIB": 1})
+    big = {"meta": {f"name{i}": "x" * 100 for i in range(2000)}}
+    assert 200_000 < HeadResult(VALID, big).memory() < 600_000
+    for n in range(6):
+        previews._store(f"http://example.com/{n}", HeadResult(VALID, dict(big)))
+    kept = list(previews._results)
+    assert 1 <= len(kept) <= 4
+    assert kept[-1] == "http://example.com/5"
+    assert previews._cached_bytes == sum(r.memory() for r in previews._results.values())
+    assert previews._cached_bytes <= 1024 * 1024
+    stats = previews.crawler.stats.get_stats()
+    assert stats["c4/previews/evicted"] == 6 - len(kept)
+    small = HeadResult(VALID, {"title": "t"})
+    for n in range(10):
+        previews._store(f"http://example.com/small{n}", small)
+    assert len(previews._results) >= 10  # small heads: the count limit (5000) applies

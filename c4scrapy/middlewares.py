@@ -21,6 +21,7 @@ from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.items import PageItem
 from c4scrapy.core.page import extract_page, unparsable_markup
 from c4scrapy.core.urls import SiteRules, host_of
+from c4scrapy.guard import AddressGuard
 from c4scrapy.jobdir import JobJournal
 from c4scrapy.processes import ExtractionProcesses
 
@@ -81,7 +82,8 @@ class C4DownloaderMiddleware:
         if config.browser:
             from c4scrapy.browser.page import setup_browser_request
 
-            setup_browser_request(request, config)
+            guard = self.runtime.service(AddressGuard)
+            setup_browser_request(request, config, None if guard.allow_private else guard)
         return None
 
     async def process_response(self, request: Request, response: Response) -> Request | Response:

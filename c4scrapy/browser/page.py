@@ -19,17 +19,21 @@ from c4scrapy.settings import C4Settings
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from playwright.async_api import FloatRect, Page, Route
+    from playwright.async_api import FloatRect, Page, Route, WebSocketRoute
     from playwright.async_api import Request as PlaywrightRequest
     from scrapy import Request
 
     from c4scrapy.core.config import CrawlerRunConfig
+    from c4scrapy.guard import AddressGuard
 
 #: wait_for_images returns once no image has been loading for this long (late images
 #: start after load).
 IMAGES_QUIET_SECONDS = 0.3
 
-_INIT_CALLBACK = "c4scrapy.browser.page.block_images"
+_INIT_CALLBACK = "c4scrapy.browser.page.init_page"
+#: The private-address guard of each browser request about to be rendered, for its page's
+#: WebSockets (``init_page``); held here, not in meta, which must stay picklable.
+_SOCKET_GUARDS: weakref.WeakKeyDictionary[Request, AddressGuard] = weakref.WeakKeyDictionary()
 _JS_DIR = Path(__file__).resolve().parent / "js"
 
 
@@ -47,8 +51,11 @@ def _js(name: str) -> str:
 # --- the request ---------------------------------------------------------------------------
 
 
-def setup_browser_request(request: Request, config: CrawlerRunConfig) -> None:
-    """Route ``request`` through scrapy-playwright with what ``config`` asks of the page.
+def setup_browser_request(
+    request: Request, config: CrawlerRunConfig, guard: AddressGuard | None = None
+) -> None:
+    """Route ``request`` through scrapy-playwright with what ``config`` asks of the page,
+    and with ``guard``, its WebSockets through the private-address guard.
 
     Idempotent (a retried request is set up again without piling up page methods); the
     user's own ``playwright_*`` meta is kept: their page methods run before ours, their
@@ -80,6 +87,12 @@ def setup_browser_request(request: Request, config: CrawlerRunConfig) -> None:
             methods.append(ours)
     meta["playwright_page_methods"] = methods
     if config.exclude_all_images:
+        meta[_meta.IMAGES_BLOCKED] = 0
+    else:
+        meta.pop(_meta.IMAGES_BLOCKED, None)
+    if guard is not None:
+        _SOCKET_GUARDS[request] = guard
+    if config.exclude_all_images or guard is not None:
         current = meta.get("playwright_page_init_callback")
         if current and current != _INIT_CALLBACK:
             meta[_meta.USER_PAGE_INIT] = current
@@ -93,15 +106,30 @@ def is_ours(method: Any) -> bool:
     return getattr(method, "method", None) is run_page_steps
 
 
-async def block_images(page: Page, request: Request) -> None:
-    """scrapy-playwright page init callback: abort image downloads on this page.
+async def init_page(page: Page, request: Request) -> None:
+    """scrapy-playwright page init callback, before the page navigates: its WebSockets
+    pass the private-address guard (Playwright routes them apart from requests, which
+    ``BrowserRequestFilter`` guards), and with ``exclude_all_images`` its images are
+    aborted (counted in ``_c4_images_blocked``).
 
     Chains the page init callback the request had before c4scrapy set this one.
     """
     user_callback = request.meta.get(_meta.USER_PAGE_INIT)
     if user_callback:
         await load_object(user_callback)(page, request)
-    request.meta[_meta.IMAGES_BLOCKED] = 0
+    guard = _SOCKET_GUARDS.pop(request, None)
+    if guard is not None:
+
+        async def websocket(socket: WebSocketRoute) -> None:
+            if await guard.refuses(page.url, socket.url):
+                guard.refusal(page.url, socket.url, "the browser's websocket")
+                await socket.close()
+            else:
+                socket.connect_to_server()
+
+        await page.route_web_socket("**", websocket)
+    if _meta.IMAGES_BLOCKED not in request.meta:
+        return
 
     async def abort_images(route: Route) -> None:
         if route.request.resource_type == "image":

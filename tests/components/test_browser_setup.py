@@ -275,7 +275,7 @@ def test_browser_request_meta_is_picklable_and_set_up_once():
         "screenshot": True,
         "timeout": 5000,
     }
-    assert meta["playwright_page_init_callback"] == "c4scrapy.browser.page.block_images"
+    assert meta["playwright_page_init_callback"] == "c4scrapy.browser.page.init_page"
     assert meta["_c4_user_page_init_callback"] == "my.project.init_page"
     assert meta["dont_cache"] is True
     copy = request_from_dict(pickle.loads(pickle.dumps(request.to_dict())))

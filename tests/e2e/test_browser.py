@@ -486,6 +486,7 @@ def _guarded_site(server: LocalServer, asked: list[str]) -> str:
     server.routes["/secret-data"] = leak("/secret-data", b"SECRET-FETCHED", "text/plain")
     server.routes["/secret-frame.html"] = leak("/secret-frame.html", b"<p>SECRET-FRAME</p>")
     server.routes["/secret-page.html"] = leak("/secret-page.html", b"<p>SECRET-PAGE</p>")
+    server.routes["/secret-socket"] = leak("/secret-socket", b"no WebSocket here")
     server.routes["/index.html"] = lambda handler: (
         200,
         html,
@@ -497,6 +498,7 @@ def _guarded_site(server: LocalServer, asked: list[str]) -> str:
             f"<script>fetch('{secret}secret-data').then(r => r.text())"
             ".then(t => { document.getElementById('out').textContent = t; })"
             ".catch(e => { document.getElementById('out').textContent = 'blocked'; });"
+            f"new WebSocket('{secret.replace('http', 'ws')}secret-socket');"
             "</script></body></html>"
         ).encode(),
     )
@@ -528,9 +530,9 @@ def _guarded_crawl(tmp_path: Path, start: str, **settings: Any) -> Any:
 
 @pytest.mark.browser
 def test_chromium_does_not_take_a_public_page_to_a_private_address(chromium, tmp_path):
-    """From a public page, Chromium's image, frame and script fetch to a loopback address
-    are aborted, and a page that Chromium's redirect took there fails; with
-    C4_ALLOW_PRIVATE_ADDRESSES the same crawl reaches all four (so the page does ask)."""
+    """From a public page, Chromium's image, frame, script fetch and WebSocket to a loopback
+    address are refused, and a page that Chromium's redirect took there fails; with
+    C4_ALLOW_PRIVATE_ADDRESSES the same crawl reaches all five (so the page does ask)."""
     asked: list[str] = []
     with LocalServer(tmp_path / "empty") as server:
         start = _guarded_site(server, asked)
@@ -553,12 +555,13 @@ def test_chromium_does_not_take_a_public_page_to_a_private_address(chromium, tmp
         "'127.0.0.1' (C4_ALLOW_PRIVATE_ADDRESSES=True allows it)"
     )
     assert "SECRET" not in json.dumps(away)
-    assert guarded.stats["c4/requests/refused/private_address"] == 4
+    assert guarded.stats["c4/requests/refused/private_address"] == 5
     assert sorted(asked) == [
         "/secret-data",
         "/secret-frame.html",
         "/secret-image.png",
         "/secret-page.html",
+        "/secret-socket",
     ]
     assert "SECRET-PAGE" in json.dumps(
         allowed.by_url()[start.replace("index.html", "redirect-away")]

@@ -178,7 +178,8 @@ class BrowserRequestFilter:
     guard refuses it (from a public page to a non-public address: an image, a script's
     ``fetch``, a frame, a navigation), or when the project's own predicate (``then``)
     says so. Chromium's redirects are not seen here (Playwright does not route them): the
-    guard checks where a page ended in ``PrivateAddressMiddleware``."""
+    guard checks where a page ended in ``PrivateAddressMiddleware``; a page's WebSockets
+    are guarded by ``c4scrapy.browser.page.init_page``."""
 
     def __init__(
         self,

@@ -53,10 +53,16 @@ class Addon:
         ):
             for path, order in components.items():
                 _setdefault(settings, name, path, order)
+        from c4scrapy._runtime import report_startup_error
         from c4scrapy.browser.setup import browser_wanted, configure_browser
+        from c4scrapy.core.exceptions import ConfigError
 
         if browser_wanted(settings, getattr(self.crawler, "spider", None)):
-            configure_browser(settings, self.crawler)
+            try:
+                configure_browser(settings, self.crawler)
+            except ConfigError as exc:  # a bad browser setting: one line, as for the rest
+                report_startup_error(exc)
+                raise
 
 
 def _setdefault(settings: BaseSettings, name: str, path: str, order: int) -> None:

@@ -125,6 +125,12 @@ def configure_browser(settings: BaseSettings, crawler: Crawler | None = None) ->
             "browser pages need scrapy-playwright: pip install scrapy-playwright"
         ) from None
     c4 = C4Settings.from_settings(settings)
+    if not settings.getbool("TWISTED_REACTOR_ENABLED", True):
+        raise ConfigError(
+            "setting TWISTED_REACTOR_ENABLED: browser pages need Scrapy's asyncio reactor "
+            "(scrapy-playwright runs on Twisted), and this crawl runs without one; leave "
+            "TWISTED_REACTOR_ENABLED on, or crawl without the browser"
+        )
     handlers = settings["DOWNLOAD_HANDLERS"]
     for scheme in ("http", "https"):
         handlers.set(scheme, HANDLER, priority="addon")

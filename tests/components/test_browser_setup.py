@@ -206,6 +206,15 @@ def test_the_projects_abort_predicate_is_kept(tmp_path, monkeypatch):
     assert settings["PLAYWRIGHT_ABORT_REQUEST"] is blocker
 
 
+def test_the_browser_without_a_reactor_is_refused(tmp_path, monkeypatch):
+    """scrapy-playwright needs Scrapy's asyncio reactor; in reactorless mode Scrapy would
+    also put its own handler back over the add-on's."""
+    _executable(tmp_path / "bin" / "chromium")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    with pytest.raises(ConfigError, match=r"setting TWISTED_REACTOR_ENABLED: browser pages need"):
+        configure_browser(Settings({"TWISTED_REACTOR_ENABLED": False}))
+
+
 def test_block_resources_rejects_unknown_types(tmp_path, monkeypatch):
     _executable(tmp_path / "bin" / "chromium")
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))

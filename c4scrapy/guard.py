@@ -57,9 +57,11 @@ class AddressGuard:
         """Whether the guard refuses to go from the page ``origin`` to the URL ``target``."""
         return await self.guards(origin) and not await self.is_public(host_of(target))
 
-    def refusal(self, origin: str, target: str, what: str) -> str:
-        """Count a refusal of ``what`` (a redirect...) from ``origin`` to ``target``, log the
-        first one, and say why (the failed item's error)."""
+    async def refusal(self, origin: str, target: str, what: str) -> str | None:
+        """None if the guard lets ``what`` (a redirect...) go from ``origin`` to ``target``;
+        else why not (the failed item's error), counted, the first one logged."""
+        if not await self.refuses(origin, target):
+            return None
         self.runtime.inc({"requests/refused/private_address": 1})
         message = (
             f"refused {what} from the public {origin} to the non-public address "
@@ -126,8 +128,9 @@ class PrivateAddressMiddleware:
         chain = request.meta.get("redirect_urls")
         if not chain or self.guard.allow_private or _meta.HEAD in request.meta:
             return
-        if await self.guard.refuses(chain[0], request.url):
-            raise IgnoreRequest(self.guard.refusal(chain[0], request.url, "a redirect"))
+        refused = await self.guard.refusal(chain[0], request.url, "a redirect")
+        if refused:
+            raise IgnoreRequest(refused)
 
     async def process_response(self, request: Request, response: Response) -> Response:
         if (
@@ -137,8 +140,7 @@ class PrivateAddressMiddleware:
         ):
             return response
         origin = _meta.requested_url(request)
-        if await self.guard.refuses(origin, response.url):
-            raise IgnoreRequest(
-                self.guard.refusal(origin, response.url, "the browser's navigation")
-            )
+        refused = await self.guard.refusal(origin, response.url, "the browser's navigation")
+        if refused:
+            raise IgnoreRequest(refused)
         return response

@@ -121,8 +121,7 @@ async def init_page(page: Page, request: Request) -> None:
     if guard is not None:
 
         async def websocket(socket: WebSocketRoute) -> None:
-            if await guard.refuses(page.url, socket.url):
-                guard.refusal(page.url, socket.url, "the browser's websocket")
+            if await guard.refusal(page.url, socket.url, "the browser's websocket"):
                 await socket.close()
             else:
                 socket.connect_to_server()

@@ -204,8 +204,8 @@ class BrowserRequestFilter:
             origin = _page_url(request)
             if origin is not None:
                 guard = C4Runtime.of(self.crawler).service(AddressGuard)
-                if await guard.refuses(origin, request.url):
-                    guard.refusal(origin, request.url, f"the browser's {request.resource_type}")
+                what = f"the browser's {request.resource_type}"
+                if await guard.refusal(origin, request.url, what):
                     return True
         if self.then is not None:
             verdict = self.then(request)

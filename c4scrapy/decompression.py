@@ -95,12 +95,12 @@ class BoundedDecompressionMiddleware:
         encodings = response.headers.getlist(b"Content-Encoding")
         if not encodings or request.method == "HEAD":
             return response
-        codings = [c for c in (e.strip().lower() for e in b",".join(encodings).split(b",")) if c]
-        codings = [c for c in codings if c != b"identity"]
+        named = (e.strip().lower() for e in b",".join(encodings).split(b","))
+        codings = [c for c in named if c and c != b"identity"]
         if _meta.HEAD in request.meta:
             return self._preview(response, codings)
         if self._bounded_page(request, response) and all(c in ZLIB_WBITS for c in codings):
-            return self._page(request, response, codings)
+            return self._page(response, codings)
         return response
 
     def _preview(self, response: Response, codings: list[bytes]) -> Response:
@@ -126,7 +126,7 @@ class BoundedDecompressionMiddleware:
             return False
         return _meta.declares_markup(response)
 
-    def _page(self, request: Request, response: Response, codings: list[bytes]) -> Response:
+    def _page(self, response: Response, codings: list[bytes]) -> Response:
         limit = self.page_max_bytes
         body = response.body
         for coding in reversed(codings):

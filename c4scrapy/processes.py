@@ -1,27 +1,32 @@
 """Pages extracted in worker processes, off the reactor's thread (``C4_EXTRACT_PROCESSES``).
 
 The crawl process downloads, schedules and exports; ``extract_page`` runs in a few
-processes forked from a forkserver that has the core imported, so a crawl uses more than
-one core and a slow page never stalls the event loop. Workers start as pages wait for one,
-up to ``C4_EXTRACT_PROCESSES``: a crawl that never keeps one busy runs one. Each worker has
-a Unix socket that the
-crawl's asyncio loop reads and writes like any connection (no threads in the crawl
-process), and holds up to two pages, so it never waits for the crawl to send the next one. A worker that dies
-is replaced and its pages are sent again (the page it was on at most once more); a page
-over ``C4_EXTRACT_TIMEOUT`` fails and its worker is replaced. See
-docs/features/throughput.rst.
+processes forked from a forkserver that has the core imported (started while Scrapy
+starts), so a crawl uses more than one core and a slow page never stalls the event loop.
+Workers start as pages wait for one, up to ``C4_EXTRACT_PROCESSES`` and while a CPU is
+left for one beside this process's own work: a crawl that never keeps one busy runs one.
+Each worker has a Unix socket that the crawl's asyncio loop reads and writes like any
+connection (no threads in the crawl process), and holds up to ``PAGES_PER_WORKER`` pages,
+which its own reader thread takes in at once: it goes on extracting while the crawl's
+loop is busy in a long callback. A worker that dies is replaced and its pages are sent
+again (the page it was on at most once more); a page over ``C4_EXTRACT_TIMEOUT`` fails and
+its worker is replaced. See docs/features/throughput.rst.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import pickle
 import socket
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from c4scrapy import _meta
@@ -40,8 +45,15 @@ logger = logging.getLogger(__name__)
 
 #: (the page, its stat counts): a page extracted by a worker.
 Extracted = tuple[PageItem, dict[str, int]]
-#: Pages a worker holds at once: the one it is on and the next.
-PAGES_PER_WORKER = 2
+#: Pages a worker holds at once: the one it is on and those it takes next while the
+#: crawl's event loop is busy in a long callback (a page with thousands of links).
+PAGES_PER_WORKER = 8
+#: A worker is added beside running ones once they have answered this many pages since
+#: the last one started, if this much of a CPU would be left (see ``_cpu_left``).
+MIN_PAGES = 4
+CPU_HEADROOM = 0.4
+#: A page counts at most this long in that measure: one huge page does not decide.
+PAGE_SECONDS_CAP = 0.1
 
 
 def usable_cpus() -> int:
@@ -71,7 +83,8 @@ class ExtractionProcesses:
         self.runtime = runtime
         settings = runtime.settings
         size = settings.extract_processes
-        self.size: int = usable_cpus() if size is None else size
+        self.cpus = usable_cpus()
+        self.size: int = self.cpus if size is None else size
         self.timeout: float = settings.extract_timeout
         self.max_rss_kib: int = settings.extract_max_rss_mib * 1024
         self._workers: list[_Worker] = []
@@ -82,7 +95,11 @@ class ExtractionProcesses:
         self._deaths_in_a_row = 0
         self._starting = False  # a worker is being started
         self._loop: asyncio.AbstractEventLoop | None = None  # the crawl's, from start()
+        #: since the last worker started: (pages answered, their seconds in the workers,
+        #: this process's CPU time then), for ``_cpu_left``
+        self._window = (0, 0.0, time.process_time())
         if self.size:
+            threading.Thread(target=_warm_up, name="c4scrapy-warm-up", daemon=True).start()
             logger.info(
                 "Extracting pages in up to %d worker processes (C4_EXTRACT_PROCESSES)",
                 self.size,
@@ -117,6 +134,12 @@ class ExtractionProcesses:
         outcome, value = await job.done
         if outcome == "ok":
             page_item, counts, cpu, rss = value
+            pages, seconds, cpu_then = self._window
+            self._window = (
+                pages + 1,
+                seconds + min(page_item.c4.get("extract_seconds", 0.0), PAGE_SECONDS_CAP),
+                cpu_then,
+            )
             self.runtime.inc({"extract/in_workers": 1, "extract/worker_cpu_seconds": cpu})
             self.runtime.crawler.stats.max_value("c4/extract/worker_peak_rss_mib", rss // 1024)
             return page_item, counts
@@ -147,6 +170,7 @@ class ExtractionProcesses:
 
     def _started(self, started: asyncio.Future[tuple[BaseProcess, socket.socket]]) -> None:
         self._starting = False
+        self._window = (0, 0.0, time.process_time())
         if started.cancelled():  # the loop is closing
             return
         exc = started.exception()
@@ -179,12 +203,7 @@ class ExtractionProcesses:
 
     def _fork(self) -> tuple[BaseProcess, socket.socket]:
         """A new worker process and the crawl's end of its socket (any thread)."""
-        methods = multiprocessing.get_all_start_methods()
-        context: Any = multiprocessing.get_context(
-            "forkserver" if "forkserver" in methods else "spawn"
-        )
-        if "forkserver" in methods:
-            context.set_forkserver_preload([worker.__name__])
+        context = _context()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         process = context.Process(
             target=worker.serve, args=(theirs, os.getpid()), name="c4scrapy-extract", daemon=True
@@ -212,18 +231,32 @@ class ExtractionProcesses:
 
     def _dispatch(self) -> None:
         """Hand waiting pages to the least busy workers that have room; if pages still
-        wait, start one more worker (one at a time, up to ``size``)."""
+        wait, start one more worker (one at a time, up to ``size``, while a CPU is left for it)."""
         while self._waiting and not self._closed:
             ready = [w for w in self._workers if w.takes_pages and len(w.jobs) < PAGES_PER_WORKER]
             if not ready:
                 break
             min(ready, key=lambda w: len(w.jobs)).send(self._waiting.popleft())
-        if (
-            self._waiting
-            and not (self._closed or self._starting or self._loop is None)
-            and sum(w.takes_pages for w in self._workers) < self.size
-        ):
-            self._grow()
+        if self._waiting and not (self._closed or self._starting or self._loop is None):
+            running = sum(w.takes_pages for w in self._workers)
+            if running < self.size and (running == 0 or self._cpu_left(running)):
+                self._grow()
+
+    def _cpu_left(self, running: int) -> bool:
+        """Whether one more worker would add to the crawl's speed on these CPUs.
+
+        Measured since the last worker started (at least ``MIN_PAGES`` answers): ``r``, this
+        process's CPU per second a worker spends on a page. ``running`` busy workers keep
+        ``running * r`` of this process's single core busy; one more is worth it while that
+        stays under one core (else this process is what limits the crawl) and the cores of
+        the workers plus this process's share leave ``CPU_HEADROOM`` free. On 2 CPUs a
+        spider whose own callbacks cost about what extraction does gets one worker, not two
+        fighting it for the cores; ``scrapy crawl site`` gets two."""
+        pages, worker_seconds, cpu_then = self._window
+        if pages < MIN_PAGES:
+            return False
+        r = (time.process_time() - cpu_then) / max(worker_seconds, 1e-9)
+        return running * r < 1 and running + running * r + CPU_HEADROOM <= self.cpus
 
     def _lost(self, lost: _Worker, reason: str | None) -> None:
         """A worker is gone: ``reason`` says why its current page failed (None: it died,
@@ -295,6 +328,25 @@ class ExtractionProcesses:
             return None
         self._config = (config, blob)
         return blob
+
+
+def _context() -> Any:
+    """The multiprocessing context workers start from: a forkserver that has imported the
+    core (so a worker starts in milliseconds), or spawn where there is none."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([worker.__name__])
+    return context
+
+
+def _warm_up() -> None:
+    """Start the forkserver (it imports the core: ~0.2 s) while Scrapy starts the crawl,
+    so that the first worker is ready when the first page is; a failure is reported by the
+    first worker's start."""
+    if _context().get_start_method() == "forkserver":
+        with contextlib.suppress(Exception):
+            multiprocessing.forkserver.ensure_running()
 
 
 class _Worker(asyncio.Protocol):

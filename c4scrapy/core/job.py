@@ -9,8 +9,10 @@ comes pickled on its own and is kept here by its bytes: each one is unpickled on
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
+import queue
 import resource
 import select
 import signal
@@ -49,17 +51,23 @@ def _extract(
 
 
 def serve(sock: socket.socket, crawl_pid: int) -> None:
-    """Answer pages until the crawl closes the socket (or ends, however it ends)."""
+    """Answer pages until the crawl closes the socket (or ends, however it ends).
+
+    The socket is read and written by two threads of their own, so that the pages the
+    crawl has sent are here while its event loop is busy elsewhere (a long callback), and
+    an answer the crawl has not read yet does not hold up the next page."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the crawl process
     threading.Thread(target=_exit_with, args=(crawl_pid,), daemon=True).start()
+    # Extraction allocates many short-lived containers and no cycles worth collecting
+    # often: fewer collections of the young generation save ~5% of a page's time.
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+    inbox: queue.SimpleQueue[bytearray | None] = queue.SimpleQueue()
+    outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    threading.Thread(target=_receive, args=(sock, inbox), daemon=True).start()
+    threading.Thread(target=_send, args=(sock, outbox), daemon=True).start()
     mark = time.process_time()
-    while True:
-        header = _read(sock, HEADER)
-        if header is None:
-            return
-        payload = _read(sock, int.from_bytes(header, "big"))
-        if payload is None:
-            return
+    while (payload := inbox.get()) is not None:
         try:
             page, counts = _extract(*pickle.loads(payload))
             # the CPU since the last answer: reading, extracting and answering
@@ -70,8 +78,29 @@ def serve(sock: socket.socket, crawl_pid: int) -> None:
             data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001 (MemoryError...: the crawl records it)
             data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
-        sock.sendall(len(data).to_bytes(HEADER, "big"))
-        sock.sendall(data)
+        outbox.put(len(data).to_bytes(HEADER, "big") + data)
+
+
+def _receive(sock: socket.socket, inbox: queue.SimpleQueue[bytearray | None]) -> None:
+    """Put each page the crawl sends in ``inbox``, then None at the end of the stream."""
+    try:
+        while (header := _read(sock, HEADER)) is not None:
+            payload = _read(sock, int.from_bytes(header, "big"))
+            if payload is None:
+                break
+            inbox.put(payload)
+    except OSError:
+        pass
+    inbox.put(None)
+
+
+def _send(sock: socket.socket, outbox: queue.SimpleQueue[bytes]) -> None:
+    """Send the answers in ``outbox`` in order; stop when the crawl has gone."""
+    try:
+        while True:
+            sock.sendall(outbox.get())
+    except OSError:
+        return
 
 
 def _read(sock: socket.socket, size: int) -> bytearray | None:

@@ -439,13 +439,14 @@ def _rewrite_and_prune(
             ):
                 _drop(el, True, marked)
                 continue
-        if not len(el):  # most elements: _left's test inline
+        held = len(el)
+        if not held:  # most elements: _left's test inline
             if tag not in _KEEP_EMPTY:
                 own = el.text
                 if (not own or own.isspace()) and _removable(el, tag, in_code):
                     _drop(el, tag in TEXT_BLOCKS or bool(own), marked)
                     continue
-        elif marked and len(el) == marked.get(el) and tag not in _KEEP_EMPTY:
+        elif marked and held == marked.get(el) and tag not in _KEEP_EMPTY:
             children, text = _left(el, unwrapped)  # all its children go or unwrap
             if not children and text < _VISIBLE and _removable(el, tag, in_code):
                 _drop(el, tag in TEXT_BLOCKS or text > _NO_TEXT, marked)

@@ -282,8 +282,9 @@ class UrlResolver:
     relative and fragment links), which is most of the work of link extraction.
 
     The resolvers of one page (links, media, cleaned_html) share that cache: it belongs to
-    the base URL (the last few bases are kept), and an href without ``#`` has one result
-    whether fragments are kept or not."""
+    the base URL (the last few bases are kept), an href without ``#`` has one result
+    whether fragments are kept or not, and one with ``#`` is resolved once, keeping its
+    fragment (the other result is that URL cut at ``#``)."""
 
     def __init__(
         self, base: str, *, keep_fragment: bool = False, cache: UrlCache | None = None
@@ -294,6 +295,7 @@ class UrlResolver:
         self._plain = cache.page(base, False)
         self._anchors = cache.page(base, True) if keep_fragment else self._plain
         self._origin, self._host, self._page, self._dir = _base_parts(base)
+        self._anchor_resolver: UrlResolver | None = None
 
     def resolve(self, href: str) -> tuple[str, str] | None:
         """``(url, host)`` for a web link, None otherwise."""
@@ -301,6 +303,12 @@ class UrlResolver:
         cache = self._anchors if anchor else self._plain
         result = cache.get(href, _MISSING)
         if result is not _MISSING:
+            return result
+        if not anchor and "#" in href:
+            # the URL without its fragment is the one with it cut at "#": one resolution
+            # serves this resolver and the page's fragment-keeping one (cleaned_html's)
+            full = self._keeping_fragments().resolve(href)
+            result = cache[href] = None if full is None else (full[0].partition("#")[0], full[1])
             return result
         key: tuple[bool, str, str] | None = None  # None: only this page has the same result
         if href.startswith(("http://", "https://")):
@@ -316,6 +324,11 @@ class UrlResolver:
                 self._cache.share(key, result)
         cache[href] = result
         return result
+
+    def _keeping_fragments(self) -> UrlResolver:
+        if self._anchor_resolver is None:
+            self._anchor_resolver = UrlResolver(self.base, keep_fragment=True, cache=self._cache)
+        return self._anchor_resolver
 
     def _fast(self, href: str) -> tuple[str, str] | None:
         """``_normalize``'s result for the plain shapes (``_FAST_RE``), or None for the

@@ -89,6 +89,20 @@ def test_generator_options() -> None:
         DefaultMarkdownGenerator(content_source="fit_html")
 
 
+@pytest.mark.parametrize(
+    "options", [None, {"ignore_links": True, "bullets": "-"}, {"body_width": 20}]
+)
+def test_the_prebuilt_converter_gives_what_the_public_call_gives(options) -> None:
+    import html_to_markdown as h2m
+
+    from c4scrapy.core.markdown import _conversion_options, _frozen
+
+    html = "<h2>T</h2><p>a <em>b</em> <a href='https://e.org/x'>l</a> and some longer text</p>"
+    html += "<ul><li>x</li></ul><pre><code class='language-py'>x = 1</code></pre>"
+    public = h2m.convert(html, _conversion_options(_frozen(options))).content
+    assert html_to_markdown(html, options) == public
+
+
 def test_raw_html_content_source() -> None:
     html = "<nav><a href='/n'>Nav</a></nav><main id='m'><p>Main</p></main><script>x()</script>"
     config = {

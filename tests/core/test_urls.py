@@ -371,3 +371,21 @@ def test_resolver_fast_path_equals_normalize_url(base: str, keep_fragment: bool)
         assert (got[0] if got else None) == expected, href
         if got:
             assert got[1] == urlsplit(got[0]).hostname, href
+
+
+def test_a_link_with_a_fragment_is_resolved_once_for_both_resolvers_of_a_page() -> None:
+    from c4scrapy.core.urls import UrlCache, UrlResolver
+
+    cache = UrlCache()
+    base = "http://example.com/dir/page.html"
+    plain = UrlResolver(base, cache=cache)
+    assert plain.resolve("other.html#part") == ("http://example.com/dir/other.html", "example.com")
+    # the links resolver (no fragments) left the fragment-keeping result for cleaned_html's
+    assert cache.page(base, True)["other.html#part"] == (
+        "http://example.com/dir/other.html#part",
+        "example.com",
+    )
+    assert UrlResolver(base, keep_fragment=True, cache=cache).resolve("other.html#part") == (
+        "http://example.com/dir/other.html#part",
+        "example.com",
+    )

@@ -34,6 +34,7 @@ from c4scrapy.core import job as worker
 from c4scrapy.core.items import PageItem
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from multiprocessing.process import BaseProcess
 
     from scrapy.http import Response
@@ -45,11 +46,12 @@ logger = logging.getLogger(__name__)
 
 #: (the page, its stat counts): a page extracted by a worker.
 Extracted = tuple[PageItem, dict[str, int]]
-#: Pages a worker holds at once: the one it is on and those it takes next while the
-#: crawl's event loop is busy in a long callback (a page with thousands of links).
+#: Pages a worker holds at once while another worker may still start (see ``_dispatch``).
 PAGES_PER_WORKER = 8
+#: The most bytes of pages held outside CONCURRENT_REQUESTS while they await a worker.
+OUTSIDE_CONCURRENCY_BYTES = 64 * 1024 * 1024
 #: A worker is added beside running ones once they have answered this many pages since
-#: the last one started, if this much of a CPU would be left (see ``_cpu_left``).
+#: the last one started, if this much of a CPU would be left (see ``_may_grow``).
 MIN_PAGES = 4
 CPU_HEADROOM = 0.4
 #: A page counts at most this long in that measure: one huge page does not decide.
@@ -94,9 +96,12 @@ class ExtractionProcesses:
         self._closed = False
         self._deaths_in_a_row = 0
         self._starting = False  # a worker is being started
+        #: pages awaiting a worker outside CONCURRENT_REQUESTS (see _outside_concurrency)
+        self._lent, self._lent_bytes = 0, 0
+        self._concurrency = runtime.crawler.settings.getint("CONCURRENT_REQUESTS")
         self._loop: asyncio.AbstractEventLoop | None = None  # the crawl's, from start()
         #: since the last worker started: (pages answered, their seconds in the workers,
-        #: this process's CPU time then), for ``_cpu_left``
+        #: this process's CPU time then), for ``_may_grow``
         self._window = (0, 0.0, time.process_time())
         if self.size:
             threading.Thread(target=_warm_up, name="c4scrapy-warm-up", daemon=True).start()
@@ -131,7 +136,8 @@ class ExtractionProcesses:
         job = _Job(pickle.dumps(page, protocol=pickle.HIGHEST_PROTOCOL))
         self._waiting.append(job)
         self._dispatch()
-        outcome, value = await job.done
+        with self._outside_concurrency(len(response.body)):
+            outcome, value = await job.done
         if outcome == "ok":
             page_item, counts, cpu, rss = value
             pages, seconds, cpu_then = self._window
@@ -148,6 +154,40 @@ class ExtractionProcesses:
         failed = PageItem(url=response.url, status_code=response.status, success=False)
         failed.error_message = value
         return failed, {"pages/failed": 1}
+
+    @contextlib.contextmanager
+    def _outside_concurrency(self, size: int) -> Iterator[None]:
+        """While a page waits for a worker, it holds one of the downloader's
+        ``CONCURRENT_REQUESTS`` slots (the downloader middleware is awaiting it); this gives
+        the downloader one more for that time, so that extraction does not lower the
+        crawl's download concurrency and the workers have pages to go on with while the
+        event loop is busy in a long callback. At most ``CONCURRENT_REQUESTS`` pages and
+        ``OUTSIDE_CONCURRENCY_BYTES`` of them at once; the engine is woken to use it."""
+        engine = self.runtime.crawler.engine
+        downloader = engine.downloader if engine is not None else None
+        if not (
+            downloader is not None
+            and downloader.total_concurrency > 0
+            and self._lent < self._concurrency
+            and self._lent_bytes + size <= OUTSIDE_CONCURRENCY_BYTES
+        ):
+            yield
+            return
+        self._lent += 1
+        self._lent_bytes += size
+        downloader.total_concurrency += 1
+        self.runtime.crawler.stats.max_value("c4/extract/outside_concurrency", self._lent)
+        # Scrapy has no public call for this; without it, the slot is used when the next
+        # download ends
+        wake = getattr(getattr(engine, "_slot", None), "nextcall", None)
+        if wake is not None:
+            wake.schedule()
+        try:
+            yield
+        finally:
+            self._lent -= 1
+            self._lent_bytes -= size
+            downloader.total_concurrency -= 1
 
     def close(self) -> None:
         self._closed = True
@@ -230,20 +270,31 @@ class ExtractionProcesses:
         return connection
 
     def _dispatch(self) -> None:
-        """Hand waiting pages to the least busy workers that have room; if pages still
-        wait, start one more worker (one at a time, up to ``size``, while a CPU is left for it)."""
-        while self._waiting and not self._closed:
-            ready = [w for w in self._workers if w.takes_pages and len(w.jobs) < PAGES_PER_WORKER]
+        """Hand waiting pages to the least busy workers; if pages still wait, start one
+        more worker (one at a time, up to ``size``, while a CPU is left for it).
+
+        While another worker may start, a worker holds at most ``PAGES_PER_WORKER`` pages,
+        so that the next one has pages to take; once none will, the workers take every page
+        that waits: the more a worker holds, the longer it goes on while the crawl's event
+        loop is busy in a long callback (a page of thousands of links takes 0.4 s)."""
+        if self._closed:
+            return
+        growing = self._may_grow()
+        while self._waiting:
+            ready = [
+                w
+                for w in self._workers
+                if w.takes_pages and (growing is False or len(w.jobs) < PAGES_PER_WORKER)
+            ]
             if not ready:
                 break
             min(ready, key=lambda w: len(w.jobs)).send(self._waiting.popleft())
-        if self._waiting and not (self._closed or self._starting or self._loop is None):
-            running = sum(w.takes_pages for w in self._workers)
-            if running < self.size and (running == 0 or self._cpu_left(running)):
-                self._grow()
+        if self._waiting and growing and not self._starting:
+            self._grow()
 
-    def _cpu_left(self, running: int) -> bool:
-        """Whether one more worker would add to the crawl's speed on these CPUs.
+    def _may_grow(self) -> bool | None:
+        """Whether one more worker would add to the crawl's speed on these CPUs (None: not
+        known yet).
 
         Measured since the last worker started (at least ``MIN_PAGES`` answers): ``r``, this
         process's CPU per second a worker spends on a page. ``running`` busy workers keep
@@ -252,9 +303,14 @@ class ExtractionProcesses:
         the workers plus this process's share leave ``CPU_HEADROOM`` free. On 2 CPUs a
         spider whose own callbacks cost about what extraction does gets one worker, not two
         fighting it for the cores; ``scrapy crawl site`` gets two."""
+        running = sum(w.takes_pages for w in self._workers)
+        if self._loop is None or running >= self.size:
+            return False
+        if running == 0:
+            return True
         pages, worker_seconds, cpu_then = self._window
         if pages < MIN_PAGES:
-            return False
+            return None
         r = (time.process_time() - cpu_then) / max(worker_seconds, 1e-9)
         return running * r < 1 and running + running * r + CPU_HEADROOM <= self.cpus
 

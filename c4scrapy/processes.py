@@ -78,6 +78,21 @@ class _Job:
             self.done.set_result((outcome, value))
 
 
+@dataclasses.dataclass
+class _Window:
+    """What ``_may_grow`` measures from a worker's start on: the pages answered, the
+    seconds the workers spent on them (each counted at most ``PAGE_SECONDS_CAP``), and
+    this process's CPU time at the start."""
+
+    pages: int = 0
+    worker_seconds: float = 0.0
+    cpu_then: float = dataclasses.field(default_factory=time.process_time)
+
+    def answered(self, seconds: float) -> None:
+        self.pages += 1
+        self.worker_seconds += min(seconds, PAGE_SECONDS_CAP)
+
+
 class ExtractionProcesses:
     """The crawl's extraction workers (a runtime service), started at ``spider_opened``."""
 
@@ -97,12 +112,10 @@ class ExtractionProcesses:
         self._deaths_in_a_row = 0
         self._starting = False  # a worker is being started
         #: pages awaiting a worker outside CONCURRENT_REQUESTS (see _outside_concurrency)
-        self._lent, self._lent_bytes = 0, 0
+        self._outside_pages, self._outside_bytes = 0, 0
         self._concurrency = runtime.crawler.settings.getint("CONCURRENT_REQUESTS")
         self._loop: asyncio.AbstractEventLoop | None = None  # the crawl's, from start()
-        #: since the last worker started: (pages answered, their seconds in the workers,
-        #: this process's CPU time then), for ``_may_grow``
-        self._window = (0, 0.0, time.process_time())
+        self._window = _Window()  # since the last worker started, for ``_may_grow``
         if self.size:
             threading.Thread(target=_warm_up, name="c4scrapy-warm-up", daemon=True).start()
             logger.info(
@@ -140,12 +153,7 @@ class ExtractionProcesses:
             outcome, value = await job.done
         if outcome == "ok":
             page_item, counts, cpu, rss = value
-            pages, seconds, cpu_then = self._window
-            self._window = (
-                pages + 1,
-                seconds + min(page_item.c4.get("extract_seconds", 0.0), PAGE_SECONDS_CAP),
-                cpu_then,
-            )
+            self._window.answered(page_item.c4.get("extract_seconds", 0.0))
             self.runtime.inc({"extract/in_workers": 1, "extract/worker_cpu_seconds": cpu})
             self.runtime.crawler.stats.max_value("c4/extract/worker_peak_rss_mib", rss // 1024)
             return page_item, counts
@@ -168,15 +176,15 @@ class ExtractionProcesses:
         if not (
             downloader is not None
             and downloader.total_concurrency > 0
-            and self._lent < self._concurrency
-            and self._lent_bytes + size <= OUTSIDE_CONCURRENCY_BYTES
+            and self._outside_pages < self._concurrency
+            and self._outside_bytes + size <= OUTSIDE_CONCURRENCY_BYTES
         ):
             yield
             return
-        self._lent += 1
-        self._lent_bytes += size
+        self._outside_pages += 1
+        self._outside_bytes += size
         downloader.total_concurrency += 1
-        self.runtime.crawler.stats.max_value("c4/extract/outside_concurrency", self._lent)
+        self.runtime.crawler.stats.max_value("c4/extract/outside_concurrency", self._outside_pages)
         # Scrapy has no public call for this; without it, the slot is used when the next
         # download ends
         wake = getattr(getattr(engine, "_slot", None), "nextcall", None)
@@ -185,8 +193,8 @@ class ExtractionProcesses:
         try:
             yield
         finally:
-            self._lent -= 1
-            self._lent_bytes -= size
+            self._outside_pages -= 1
+            self._outside_bytes -= size
             downloader.total_concurrency -= 1
 
     def close(self) -> None:
@@ -210,7 +218,7 @@ class ExtractionProcesses:
 
     def _started(self, started: asyncio.Future[tuple[BaseProcess, socket.socket]]) -> None:
         self._starting = False
-        self._window = (0, 0.0, time.process_time())
+        self._window = _Window()
         if started.cancelled():  # the loop is closing
             return
         exc = started.exception()
@@ -308,10 +316,10 @@ class ExtractionProcesses:
             return False
         if running == 0:
             return True
-        pages, worker_seconds, cpu_then = self._window
-        if pages < MIN_PAGES:
+        window = self._window
+        if window.pages < MIN_PAGES:
             return None
-        r = (time.process_time() - cpu_then) / max(worker_seconds, 1e-9)
+        r = (time.process_time() - window.cpu_then) / max(window.worker_seconds, 1e-9)
         return running * r < 1 and running + running * r + CPU_HEADROOM <= self.cpus
 
     def _lost(self, lost: _Worker, reason: str | None) -> None:

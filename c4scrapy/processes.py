@@ -310,7 +310,7 @@ class ExtractionProcesses:
         stays under one core (else this process is what limits the crawl) and the cores of
         the workers plus this process's share leave ``CPU_HEADROOM`` free. On 2 CPUs a
         spider whose own callbacks cost about what extraction does gets one worker, not two
-        fighting it for the cores; ``scrapy crawl site`` gets two."""
+        fighting it for the cores; ``scrapy crawl site`` on the Python docs gets two."""
         running = sum(w.takes_pages for w in self._workers)
         if self._loop is None or running >= self.size:
             return False

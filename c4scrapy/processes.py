@@ -78,6 +78,12 @@ class _Job:
             self.done.set_result((outcome, value))
 
 
+def worth_another_worker(running: int, r: float, cpus: int) -> bool:
+    """Whether a worker beside ``running`` busy ones adds speed, when the crawl process
+    spends ``r`` seconds of CPU per second a worker spends on pages (see ``_may_grow``)."""
+    return running * r < 1 and running + running * r + CPU_HEADROOM <= cpus
+
+
 @dataclasses.dataclass
 class _Window:
     """What ``_may_grow`` measures from a worker's start on: the pages answered, the
@@ -320,7 +326,7 @@ class ExtractionProcesses:
         if window.pages < MIN_PAGES:
             return None
         r = (time.process_time() - window.cpu_then) / max(window.worker_seconds, 1e-9)
-        return running * r < 1 and running + running * r + CPU_HEADROOM <= self.cpus
+        return worth_another_worker(running, r, self.cpus)
 
     def _lost(self, lost: _Worker, reason: str | None) -> None:
         """A worker is gone: ``reason`` says why its current page failed (None: it died,

@@ -200,3 +200,24 @@ async def test_a_worker_grown_too_big_is_replaced(site_server, tmp_path):
     assert run.stats["c4/extract/in_workers"] == 6
     assert run.stats["c4/extract/recycled"] >= 3
     assert "c4/extract/worker_crashes" not in run.stats
+
+
+@pytest.mark.parametrize(
+    ("running", "r", "cpus", "worth"),
+    [
+        (1, 0.35, 2, True),  # scrapy crawl site on the docs: a second worker
+        (2, 0.35, 2, False),  # no CPU left for a third
+        (1, 0.7, 2, False),  # crawl site on the corpus: 1 + 0.7 + 0.4 > 2
+        (1, 1.0, 2, False),  # a spider as costly as extraction: the crawl process limits
+        (1, 1.0, 8, False),  # ... whatever the CPUs
+        (1, 0.35, 8, True),
+        (2, 0.35, 8, True),
+        (3, 0.35, 8, False),  # 3 * 0.35 > 1: the crawl process could not keep up
+        (1, 0.05, 2, True),  # pages that wait without using a CPU
+        (1, 0.0, 1, False),  # one CPU
+    ],
+)
+def test_another_worker_starts_only_where_it_adds_speed(running, r, cpus, worth) -> None:
+    from c4scrapy.processes import worth_another_worker
+
+    assert worth_another_worker(running, r, cpus) is worth

@@ -6,11 +6,13 @@ starts), so a crawl uses more than one core and a slow page never stalls the eve
 Workers start as pages wait for one, up to ``C4_EXTRACT_PROCESSES`` and while a CPU is
 left for one beside this process's own work: a crawl that never keeps one busy runs one.
 Each worker has a Unix socket that the crawl's asyncio loop reads and writes like any
-connection (no threads in the crawl process), and holds up to ``PAGES_PER_WORKER`` pages,
-which its own reader thread takes in at once: it goes on extracting while the crawl's
-loop is busy in a long callback. A worker that dies is replaced and its pages are sent
-again (the page it was on at most once more); a page over ``C4_EXTRACT_TIMEOUT`` fails and
-its worker is replaced. See docs/features/throughput.rst.
+connection (no threads in the crawl process). Workers take the pages that wait (up to
+``PAGES_PER_WORKER`` each while another may still start), each through a reader thread of
+its own, so a worker goes on extracting while the crawl's loop is busy in a long callback;
+pages waiting for a worker do not count against ``CONCURRENT_REQUESTS``. A worker that dies
+is replaced and its pages are sent again (the page it was on at most once more); a page
+over ``C4_EXTRACT_TIMEOUT`` fails and its worker is replaced. See
+docs/features/throughput.rst.
 """
 
 from __future__ import annotations

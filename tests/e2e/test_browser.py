@@ -498,7 +498,8 @@ def _guarded_site(server: LocalServer, asked: list[str]) -> str:
             f"<script>fetch('{secret}secret-data').then(r => r.text())"
             ".then(t => { document.getElementById('out').textContent = t; })"
             ".catch(e => { document.getElementById('out').textContent = 'blocked'; });"
-            f"new WebSocket('{secret.replace('http', 'ws')}secret-socket');"
+            f"const ws = new WebSocket('{secret.replace('http', 'ws')}secret-socket');"
+            "ws.onclose = () => { document.body.dataset.socket = 'closed'; };"
             "</script></body></html>"
         ).encode(),
     )
@@ -522,10 +523,22 @@ def _guarded_crawl(tmp_path: Path, start: str, **settings: Any) -> Any:
             "PLAYWRIGHT_LAUNCH_OPTIONS": {
                 "args": ["--host-resolver-rules=MAP public.example 127.0.0.1"]
             },
+            # the page is read once its image and frame have loaded and its fetch and
+            # WebSocket have ended (refused or answered): the server has seen every
+            # request the page made, or never will
+            "C4_WAIT_UNTIL": "load",
+            "C4_WAIT_FOR": _ALL_ASKED,
             **settings,
         },
         timeout=120,
     )
+
+
+_ALL_ASKED = (
+    "js:() => { const out = document.getElementById('out');"
+    " return !out || (out.textContent !== 'waiting'"
+    " && document.body.dataset.socket === 'closed'); }"
+)
 
 
 @pytest.mark.browser

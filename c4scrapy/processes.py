@@ -82,7 +82,14 @@ class _Job:
 
 def worth_another_worker(running: int, r: float, cpus: int) -> bool:
     """Whether a worker beside ``running`` busy ones adds speed, when the crawl process
-    spends ``r`` seconds of CPU per second a worker spends on pages (see ``_may_grow``)."""
+    spends ``r`` seconds of CPU per second a worker spends on pages.
+
+    ``running`` busy workers keep ``running * r`` of the crawl process's single core busy;
+    one more is worth it while that stays under one core (else the crawl process is what
+    limits the crawl) and the workers' cores plus the crawl process's share leave
+    ``CPU_HEADROOM`` free. On 2 CPUs a spider whose own callbacks cost about what
+    extraction does gets one worker, not two fighting it for the cores; ``scrapy crawl
+    site`` on the Python docs gets two."""
     return running * r < 1 and running + running * r + CPU_HEADROOM <= cpus
 
 
@@ -309,16 +316,9 @@ class ExtractionProcesses:
             self._grow()
 
     def _may_grow(self) -> bool | None:
-        """Whether one more worker would add to the crawl's speed on these CPUs (None: not
-        known yet).
-
-        Measured since the last worker started (at least ``MIN_PAGES`` answers): ``r``, this
-        process's CPU per second a worker spends on a page. ``running`` busy workers keep
-        ``running * r`` of this process's single core busy; one more is worth it while that
-        stays under one core (else this process is what limits the crawl) and the cores of
-        the workers plus this process's share leave ``CPU_HEADROOM`` free. On 2 CPUs a
-        spider whose own callbacks cost about what extraction does gets one worker, not two
-        fighting it for the cores; ``scrapy crawl site`` on the Python docs gets two."""
+        """Whether one more worker would add to the crawl's speed (None: not known yet):
+        ``worth_another_worker`` with ``r`` measured since the last worker started, over at
+        least ``MIN_PAGES`` answers."""
         running = sum(w.takes_pages for w in self._workers)
         if self._loop is None or running >= self.size:
             return False

@@ -56,6 +56,9 @@ class Addon:
         from c4scrapy._runtime import report_startup_error
         from c4scrapy.browser.setup import browser_wanted, configure_browser
         from c4scrapy.core.exceptions import ConfigError
+        from c4scrapy.processes import warm_up_early
+
+        warm_up_early(settings)
 
         if browser_wanted(settings, getattr(self.crawler, "spider", None)):
             try:

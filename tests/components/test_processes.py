@@ -4,14 +4,18 @@ sent the page's config."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import threading
 from typing import Any
 
 import pytest
 import scrapy
+from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_f_from_coro_f
 
-from c4scrapy import CrawlerRunConfig, DefaultMarkdownGenerator, PageItem
+from c4scrapy import Addon, CrawlerRunConfig, DefaultMarkdownGenerator, PageItem, processes
+from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.spiders.site import SiteSpider
 from tests._support.crawling import crawl
 from tests._support.filters import Tripwire, Unpicklable, WorkerKiller
@@ -221,3 +225,27 @@ def test_another_worker_starts_only_where_it_adds_speed(running, r, cpus, worth)
     from c4scrapy.processes import worth_another_worker
 
     assert worth_another_worker(running, r, cpus) is worth
+
+
+@pytest.mark.parametrize(
+    ("settings", "starts"),
+    [
+        ({}, True),  # one worker per CPU, the default
+        ({"C4_EXTRACT_PROCESSES": 2}, True),
+        ({"C4_EXTRACT_PROCESSES": "1"}, True),
+        ({"C4_EXTRACT_PROCESSES": 0}, False),  # extraction in the crawl process
+        ({"C4_ENABLED": False}, False),
+        ({"C4_EXTRACT_PROCESSES": "many"}, False),  # refused by name, nothing started
+    ],
+)
+def test_the_addon_starts_the_forkserver_only_for_a_crawl_with_workers(
+    monkeypatch, settings, starts
+) -> None:
+    started = threading.Event()
+    monkeypatch.setattr(processes, "_warm_up", started.set)
+    with contextlib.suppress(ConfigError):
+        Addon().update_settings(Settings(settings))
+    for thread in threading.enumerate():
+        if thread.name == "c4scrapy-warm-up":
+            thread.join()
+    assert started.is_set() is starts

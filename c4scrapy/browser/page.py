@@ -92,6 +92,12 @@ def setup_browser_request(
         meta.pop(_meta.IMAGES_BLOCKED, None)
     if guard is not None:
         _SOCKET_GUARDS[request] = guard
+        # a service worker's requests belong to no page, so Playwright routes none of them
+        # past the guard: the context this request opens registers none (a project that
+        # sets service_workers itself keeps its choice)
+        context_kwargs = dict(meta.get("playwright_context_kwargs") or {})
+        context_kwargs.setdefault("service_workers", "block")
+        meta["playwright_context_kwargs"] = context_kwargs
     if config.exclude_all_images or guard is not None:
         current = meta.get("playwright_page_init_callback")
         if current and current != _INIT_CALLBACK:

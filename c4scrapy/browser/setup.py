@@ -153,6 +153,11 @@ def configure_browser(settings: BaseSettings, crawler: Crawler | None = None) ->
         _set_over(settings, "PLAYWRIGHT_LAUNCH_OPTIONS", options)
     settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="addon")
     settings.set("PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER", True, priority="addon")
+    contexts = settings.getdict("PLAYWRIGHT_CONTEXTS")
+    if contexts and not c4.allow_private_addresses:
+        # the project's startup contexts: see setup_browser_request for the others
+        blocked = {name: {"service_workers": "block", **kw} for name, kw in contexts.items()}
+        _set_over(settings, "PLAYWRIGHT_CONTEXTS", blocked)
     own = settings.get("PLAYWRIGHT_ABORT_REQUEST")
     if not isinstance(own, BrowserRequestFilter):  # not already set up by this add-on
         then = load_object(own) if own else None
@@ -183,7 +188,9 @@ class BrowserRequestFilter:
     a blocked resource type (``C4_BROWSER_BLOCK_RESOURCES``), when the private-address
     guard refuses it (from a public page to a non-public address: an image, a script's
     ``fetch``, a frame, a navigation), or when the project's own predicate (``then``)
-    says so. Chromium's redirects are not seen here (Playwright does not route them): the
+    says so. Service workers, whose requests Playwright does not route, are not registered
+    (``service_workers="block"`` in the browser contexts). Chromium's redirects are not
+    seen here (Playwright does not route them): the
     guard checks where a page ended in ``PrivateAddressMiddleware``; a page's WebSockets
     are guarded by ``c4scrapy.browser.page.init_page``."""
 

@@ -238,6 +238,26 @@ def test_capture_limits_are_validated(tmp_path, monkeypatch, setting, value):
         configure_browser(Settings({setting: value}))
 
 
+@pytest.mark.parametrize(
+    ("allow_private", "expected"),
+    [
+        (False, {"a": {"service_workers": "block"}, "b": {"service_workers": "allow"}}),
+        (True, {"a": {}, "b": {"service_workers": "allow"}}),
+    ],
+)
+def test_the_projects_startup_contexts_register_no_service_worker(
+    tmp_path, monkeypatch, allow_private, expected
+):
+    """A service worker's requests are never routed past the private-address guard."""
+    _executable(tmp_path / "bin" / "chromium")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    settings = Settings({"C4_ALLOW_PRIVATE_ADDRESSES": allow_private})
+    contexts = {"a": {}, "b": {"service_workers": "allow"}}
+    settings.set("PLAYWRIGHT_CONTEXTS", contexts, priority="project")
+    configure_browser(settings)
+    assert settings.getdict("PLAYWRIGHT_CONTEXTS") == expected
+
+
 # --- the request: picklable meta ---------------------------------------------------------
 
 
@@ -293,6 +313,25 @@ def test_browser_request_meta_is_picklable_and_set_up_once():
     side_download = scrapy.Request("https://example.com/robots.txt", callback=NO_CALLBACK)
     setup_browser_request(side_download, config)
     assert "playwright" not in side_download.meta
+
+
+@pytest.mark.parametrize(
+    ("guarded", "users", "expected"),
+    [
+        (True, None, {"service_workers": "block"}),
+        (True, {"locale": "de-DE"}, {"locale": "de-DE", "service_workers": "block"}),
+        (True, {"service_workers": "allow"}, {"service_workers": "allow"}),  # theirs
+        (False, None, None),  # C4_ALLOW_PRIVATE_ADDRESSES: nothing to guard
+    ],
+)
+def test_a_guarded_browser_request_opens_a_context_without_service_workers(
+    guarded, users, expected
+):
+    meta = {} if users is None else {"playwright_context_kwargs": dict(users)}
+    request = scrapy.Request("https://example.com/", meta=meta)
+    guard = C4Runtime.of(get_crawler()).service(AddressGuard) if guarded else None
+    setup_browser_request(request, CrawlerRunConfig(browser=True), guard)
+    assert request.meta.get("playwright_context_kwargs") == expected
 
 
 # --- the handler: scrapy-playwright's private methods it overrides ------------------------

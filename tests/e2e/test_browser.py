@@ -487,6 +487,16 @@ def _guarded_site(server: LocalServer, asked: list[str]) -> str:
     server.routes["/secret-frame.html"] = leak("/secret-frame.html", b"<p>SECRET-FRAME</p>")
     server.routes["/secret-page.html"] = leak("/secret-page.html", b"<p>SECRET-PAGE</p>")
     server.routes["/secret-socket"] = leak("/secret-socket", b"no WebSocket here")
+    server.routes["/secret-worker"] = leak("/secret-worker", b"SECRET-WORKER", "text/plain")
+    # a service worker's requests have no page: Playwright does not route them
+    server.routes["/sw.js"] = lambda handler: (
+        200,
+        {"Content-Type": "text/javascript"},
+        (
+            "self.addEventListener('install', e => e.waitUntil("
+            f"fetch('{secret}secret-worker').catch(() => null)));"
+        ).encode(),
+    )
     server.routes["/index.html"] = lambda handler: (
         200,
         html,
@@ -500,6 +510,9 @@ def _guarded_site(server: LocalServer, asked: list[str]) -> str:
             ".catch(e => { document.getElementById('out').textContent = 'blocked'; });"
             f"const ws = new WebSocket('{secret.replace('http', 'ws')}secret-socket');"
             "ws.onclose = () => { document.body.dataset.socket = 'closed'; };"
+            "const done = () => { document.body.dataset.worker = 'settled'; };"
+            "navigator.serviceWorker.register('/sw.js')"  # blocked: resolves to nothing
+            ".then(r => r && navigator.serviceWorker.ready).then(done, done);"
             "</script></body></html>"
         ).encode(),
     )
@@ -512,6 +525,7 @@ def _guarded_site(server: LocalServer, asked: list[str]) -> str:
 
 
 def _guarded_crawl(tmp_path: Path, start: str, **settings: Any) -> Any:
+    origin = start.removesuffix("index.html").rstrip("/")
     return run_crawl(
         tmp_path,
         args={"url": start, "browser": "true"},
@@ -521,11 +535,15 @@ def _guarded_crawl(tmp_path: Path, start: str, **settings: Any) -> Any:
                 "tests._support.fake_dns.PublicExample": 0,
             },
             "PLAYWRIGHT_LAUNCH_OPTIONS": {
-                "args": ["--host-resolver-rules=MAP public.example 127.0.0.1"]
+                "args": [
+                    "--host-resolver-rules=MAP public.example 127.0.0.1",
+                    # a secure context, as an https page is: it may have a service worker
+                    f"--unsafely-treat-insecure-origin-as-secure={origin}",
+                ]
             },
-            # the page is read once its image and frame have loaded and its fetch and
-            # WebSocket have ended (refused or answered): the server has seen every
-            # request the page made, or never will
+            # the page is read once its image and frame have loaded and its fetch,
+            # WebSocket and service worker have ended (refused or answered): the server
+            # has seen every request the page made, or never will
             "C4_WAIT_UNTIL": "load",
             "C4_WAIT_FOR": _ALL_ASKED,
             **settings,
@@ -537,15 +555,17 @@ def _guarded_crawl(tmp_path: Path, start: str, **settings: Any) -> Any:
 _ALL_ASKED = (
     "js:() => { const out = document.getElementById('out');"
     " return !out || (out.textContent !== 'waiting'"
-    " && document.body.dataset.socket === 'closed'); }"
+    " && document.body.dataset.socket === 'closed'"
+    " && document.body.dataset.worker === 'settled'); }"
 )
 
 
 @pytest.mark.browser
 def test_chromium_does_not_take_a_public_page_to_a_private_address(chromium, tmp_path):
-    """From a public page, Chromium's image, frame, script fetch and WebSocket to a loopback
-    address are refused, and a page that Chromium's redirect took there fails; with
-    C4_ALLOW_PRIVATE_ADDRESSES the same crawl reaches all five (so the page does ask)."""
+    """From a public page, Chromium's image, frame, script fetch, WebSocket and service
+    worker to a loopback address are refused, and a page that Chromium's redirect took there
+    fails; with C4_ALLOW_PRIVATE_ADDRESSES the same crawl reaches all six (so the page does
+    ask)."""
     asked: list[str] = []
     with LocalServer(tmp_path / "empty") as server:
         start = _guarded_site(server, asked)
@@ -575,6 +595,7 @@ def test_chromium_does_not_take_a_public_page_to_a_private_address(chromium, tmp
         "/secret-image.png",
         "/secret-page.html",
         "/secret-socket",
+        "/secret-worker",
     ]
     assert "SECRET-PAGE" in json.dumps(
         allowed.by_url()[start.replace("index.html", "redirect-away")]

@@ -133,7 +133,7 @@ class ExtractionProcesses:
         self._loop: asyncio.AbstractEventLoop | None = None  # the crawl's, from start()
         self._window = _Window()  # since the last worker started, for ``_may_grow``
         if self.size:
-            threading.Thread(target=_warm_up, name="c4scrapy-warm-up", daemon=True).start()
+            _start_warm_up()
             logger.info(
                 "Extracting pages in up to %d worker processes (C4_EXTRACT_PROCESSES)",
                 self.size,
@@ -422,20 +422,22 @@ def _warm_up() -> None:
             multiprocessing.forkserver.ensure_running()
 
 
+def _start_warm_up() -> None:
+    threading.Thread(target=_warm_up, name="c4scrapy-warm-up", daemon=True).start()
+
+
 def warm_up_early(settings: BaseSettings) -> None:
     """``_warm_up`` from the add-on's ``update_settings``, ~0.2 s before the middleware
     would: without it the first pages of a fast site waited that long for the first worker.
     Settings that turn the workers off (or that are invalid, which the runtime reports) start
     nothing."""
-    if not settings.getbool("C4_ENABLED", True):
-        return
     try:
         size = settings.get("C4_EXTRACT_PROCESSES")
-        if size is not None and int(size) <= 0:
+        if not settings.getbool("C4_ENABLED", True) or (size is not None and int(size) <= 0):
             return
     except (TypeError, ValueError):
         return
-    threading.Thread(target=_warm_up, name="c4scrapy-warm-up", daemon=True).start()
+    _start_warm_up()
 
 
 class _Worker(asyncio.Protocol):

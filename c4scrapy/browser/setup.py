@@ -188,11 +188,11 @@ class BrowserRequestFilter:
     a blocked resource type (``C4_BROWSER_BLOCK_RESOURCES``), when the private-address
     guard refuses it (from a public page to a non-public address: an image, a script's
     ``fetch``, a frame, a navigation), or when the project's own predicate (``then``)
-    says so. Service workers, whose requests Playwright does not route, are not registered
-    (``service_workers="block"`` in the browser contexts). Chromium's redirects are not
-    seen here (Playwright does not route them): the
+    says so. Chromium's redirects are not seen here (Playwright does not route them): the
     guard checks where a page ended in ``PrivateAddressMiddleware``; a page's WebSockets
-    are guarded by ``c4scrapy.browser.page.init_page``."""
+    are guarded by ``c4scrapy.browser.page.init_page``; service workers, whose requests
+    Playwright does not route either, are not registered (``service_workers="block"`` in
+    the browser contexts)."""
 
     def __init__(
         self,

@@ -236,6 +236,7 @@ def test_another_worker_starts_only_where_it_adds_speed(running, r, cpus, worth)
         ({"C4_EXTRACT_PROCESSES": 0}, False),  # extraction in the crawl process
         ({"C4_ENABLED": False}, False),
         ({"C4_EXTRACT_PROCESSES": "many"}, False),  # refused by name, nothing started
+        ({"C4_ENABLED": "maybe"}, False),
     ],
 )
 def test_the_addon_starts_the_forkserver_only_for_a_crawl_with_workers(

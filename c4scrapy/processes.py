@@ -68,6 +68,37 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+#: (idle, total) CPU time of the CPUs this process may run on, in clock ticks.
+CpuSample = tuple[int, int]
+
+
+def cpu_sample() -> CpuSample | None:
+    """The machine's CPU time so far (``/proc/stat``), over this process's usable CPUs
+    (idle counts idle and iowait); None where there is no ``/proc``."""
+    try:
+        usable = os.sched_getaffinity(0)
+        with open("/proc/stat", "rb") as stat:
+            lines = stat.read().splitlines()
+    except (AttributeError, OSError):
+        return None
+    idle = total = 0
+    for line in lines:
+        name, _, rest = line.partition(b" ")
+        if not name.startswith(b"cpu") or not name[3:].isdigit() or int(name[3:]) not in usable:
+            continue
+        ticks = [int(value) for value in rest.split()[:8]]  # guest time is in user already
+        idle += ticks[3] + ticks[4]
+        total += sum(ticks)
+    return (idle, total) if total else None
+
+
+def idle_cpus(before: CpuSample | None, after: CpuSample | None, cpus: int) -> float | None:
+    """How many of ``cpus`` were idle on average between two samples (None: not known)."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return cpus * (after[0] - before[0]) / (after[1] - before[1])
+
+
 @dataclasses.dataclass(eq=False)
 class _Job:
     payload: bytes
@@ -98,11 +129,13 @@ def worth_another_worker(running: int, r: float, cpus: int) -> bool:
 class _Window:
     """What ``_may_grow`` measures from a worker's start on: the pages answered, the
     seconds the workers spent on them (each counted at most ``PAGE_SECONDS_CAP``), and
-    this process's CPU time at the start."""
+    this process's CPU time and the machine's at the start."""
 
     pages: int = 0
     worker_seconds: float = 0.0
     cpu_then: float = dataclasses.field(default_factory=time.process_time)
+    machine_then: CpuSample | None = dataclasses.field(default_factory=lambda: cpu_sample())
+    held: bool = False  # by the machine's load, at least once
 
     def answered(self, seconds: float) -> None:
         self.pages += 1
@@ -319,7 +352,9 @@ class ExtractionProcesses:
     def _may_grow(self) -> bool | None:
         """Whether one more worker would add to the crawl's speed (None: not known yet):
         ``worth_another_worker`` with ``r`` measured since the last worker started, over at
-        least ``MIN_PAGES`` answers."""
+        least ``MIN_PAGES`` answers, and the machine's CPUs left ``CPU_HEADROOM`` idle
+        meanwhile (other crawls, other programs: this crawl's own share is not all there
+        is)."""
         running = sum(w.takes_pages for w in self._workers)
         if self._loop is None or running >= self.size:
             return False
@@ -329,7 +364,22 @@ class ExtractionProcesses:
         if window.pages < MIN_PAGES:
             return None
         r = (time.process_time() - window.cpu_then) / max(window.worker_seconds, 1e-9)
-        return worth_another_worker(running, r, self.cpus)
+        if not worth_another_worker(running, r, self.cpus):
+            return False
+        idle = idle_cpus(window.machine_then, cpu_sample(), self.cpus)
+        if idle is None or idle >= CPU_HEADROOM:
+            return True
+        if not window.held:
+            window.held = True
+            self.runtime.inc({"extract/held_by_load": 1})
+            logger.info(
+                "Not starting another extraction process: %.1f of %d CPUs were idle while "
+                "the last %d pages were extracted (other processes are using the rest)",
+                idle,
+                self.cpus,
+                window.pages,
+            )
+        return False
 
     def _lost(self, lost: _Worker, reason: str | None) -> None:
         """A worker is gone: ``reason`` says why its current page failed (None: it died,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import threading
 from typing import Any
 
@@ -86,10 +87,12 @@ async def _crawl(
 
 
 @deferred_f_from_coro_f
-async def test_workers_start_as_pages_wait_for_one(site_server, tmp_path):
+async def test_workers_start_as_pages_wait_for_one(site_server, tmp_path, monkeypatch):
     """Pages downloaded one at a time never wait: one worker. Pages downloaded at once
     that take a while to extract (without using a CPU) wait for the first worker, which
-    holds 8: a second one starts once the first has answered a few."""
+    holds 8: a second one starts once the first has answered a few (whatever else the
+    machine runs meanwhile: its load is not known here)."""
+    monkeypatch.setattr(processes, "cpu_sample", lambda: None)
     paths = _site(site_server, tmp_path, {f"p{i}.html": f"page {i} SLOW" for i in range(16)})
     settings = {"C4_EXTRACT_PROCESSES": 2}
     one_by_one = await _crawl(
@@ -101,6 +104,45 @@ async def test_workers_start_as_pages_wait_for_one(site_server, tmp_path):
         assert run.stats["c4/extract/in_workers"] == pages
     assert one_by_one.stats["c4/extract/processes"] == 1
     assert at_once.stats["c4/extract/processes"] == 2
+
+
+@deferred_f_from_coro_f
+async def test_no_worker_is_added_while_the_machine_is_busy(
+    site_server, tmp_path, monkeypatch, caplog
+):
+    """The same pages as above, on a machine whose CPUs other processes keep busy: the
+    one worker takes them all."""
+    caplog.set_level(logging.INFO, logger="c4scrapy.processes")
+    ticks = iter(range(0, 10**9, 100))
+    monkeypatch.setattr(processes, "cpu_sample", lambda: (0, next(ticks)))  # never idle
+    paths = _site(site_server, tmp_path, {f"p{i}.html": f"page {i} SLOW" for i in range(16)})
+    run = await _crawl(site_server, {"C4_EXTRACT_PROCESSES": 2}, paths, Tripwire())
+    assert len(run.pages) == 16
+    assert run.stats["c4/extract/processes"] == 1
+    assert run.stats["c4/extract/held_by_load"] == 1
+    assert "Not starting another extraction process: 0.0 of" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "cpus", "idle"),
+    [
+        ((100, 400), (250, 600), 2, 1.5),  # 150 of 200 ticks idle
+        ((100, 400), (100, 600), 2, 0.0),
+        ((0, 0), (40, 40), 4, 4.0),
+        ((100, 400), (100, 400), 2, None),  # no tick between: not known
+        (None, (100, 400), 2, None),  # no /proc
+    ],
+)
+def test_idle_cpus_between_two_samples(before, after, cpus, idle) -> None:
+    assert processes.idle_cpus(before, after, cpus) == idle
+
+
+def test_the_machine_is_sampled_on_linux() -> None:
+    sample = processes.cpu_sample()
+    assert sample is not None
+    idle, total = sample
+    assert 0 <= idle <= total
+    assert total > 0
 
 
 @deferred_f_from_coro_f

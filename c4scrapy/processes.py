@@ -87,6 +87,8 @@ def cpu_sample() -> CpuSample | None:
         if not name.startswith(b"cpu") or not name[3:].isdigit() or int(name[3:]) not in usable:
             continue
         ticks = [int(value) for value in rest.split()[:8]]  # guest time is in user already
+        if len(ticks) < 5:  # not the layout Linux has had since 2.6
+            return None
         idle += ticks[3] + ticks[4]
         total += sum(ticks)
     return (idle, total) if total else None

@@ -1,11 +1,12 @@
 """Compressed bodies decoded within a byte budget, before Scrapy's HttpCompressionMiddleware
-would inflate them up to ``DOWNLOAD_MAXSIZE`` (1 GiB by default): a 1 MB gzip bomb must not
-cost a crawl a gigabyte and seconds of its reactor."""
+would inflate them up to ``DOWNLOAD_MAXSIZE`` (1 GiB by default): a 1 MB gzip, brotli or
+zstd bomb must not cost a crawl a gigabyte and seconds of its reactor."""
 
 from __future__ import annotations
 
+import sys
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
@@ -16,7 +17,7 @@ from c4scrapy._runtime import C4Runtime
 from c4scrapy.core.head import HEAD_END_RE
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from scrapy import Request
     from scrapy.crawler import Crawler
@@ -33,33 +34,92 @@ _CHUNK = 65536
 _CHUNK_UNTIL = 16384  # smaller pieces where decoding may stop early
 
 
-def inflate(
-    data: bytes, wbits: int, limit: int, until: Callable[[bytes], bool] | None = None
+def _brotli() -> Any:
+    """The brotli module, if it can decode a piece at a time (brotli 1.2+, which Scrapy
+    2.19 requires); else None, and ``br`` is left to Scrapy."""
+    try:
+        import brotli
+
+        brotli.Decompressor().process(b"", output_buffer_limit=1)
+    except (ImportError, TypeError, AttributeError):
+        return None
+    return brotli
+
+
+def _zstd() -> Any:
+    try:
+        if sys.version_info >= (3, 14):
+            from compression import zstd
+        else:
+            from backports import zstd
+    except ImportError:
+        return None
+    return zstd
+
+
+_BROTLI, _ZSTD = _brotli(), _zstd()
+#: The Content-Encodings decoded here, within the budget.
+CODINGS = frozenset([*ZLIB_WBITS, *([b"br"] if _BROTLI else []), *([b"zstd"] if _ZSTD else [])])
+_DAMAGED: tuple[type[Exception], ...] = (
+    zlib.error,
+    *([_BROTLI.error] if _BROTLI else []),
+    *([_ZSTD.ZstdError] if _ZSTD else []),
+)
+
+
+def decompress(
+    data: bytes, coding: bytes, limit: int, until: Callable[[bytes], bool] | None = None
 ) -> bytes:
-    """At most ``limit`` bytes of ``data`` decompressed (a truncated or damaged stream gives
-    what it has); with ``until``, decoding also stops after the piece for which ``until``
-    (given that piece and the 8 bytes before it) is true."""
-    if wbits == zlib.MAX_WBITS and data[:1] != b"\x78":
-        wbits = -zlib.MAX_WBITS  # "deflate" sent raw, without the zlib header
-    decoder = zlib.decompressobj(wbits)
+    """At most ``limit`` bytes of ``data`` decoded from ``coding`` (one of ``CODINGS``; a
+    truncated or damaged stream gives what it has); with ``until``, decoding also stops
+    after the piece for which ``until`` (given that piece and the 8 bytes before it) is
+    true."""
     pieces: list[bytes] = []
-    step = _CHUNK if until is None else _CHUNK_UNTIL
     size = 0
     previous = b""
     try:
-        while size < limit:
-            piece = decoder.decompress(data, min(step, limit - size))
-            if not piece:
-                break
-            data = decoder.unconsumed_tail
+        for piece in _pieces(data, coding, _CHUNK if until is None else _CHUNK_UNTIL):
+            piece = piece[: limit - size]
             pieces.append(piece)
             size += len(piece)
-            if until is not None and until(previous[-8:] + piece):
+            if size >= limit or (until is not None and until(previous[-8:] + piece)):
                 break
             previous = piece
-    except zlib.error:
+    except _DAMAGED:
         pass  # a truncated or damaged stream: keep what decoded
     return b"".join(pieces)
+
+
+def _pieces(data: bytes, coding: bytes, step: int) -> Iterator[bytes]:
+    """The decoded stream, in pieces of about ``step`` bytes, decoded as they are taken."""
+    if coding == b"br":
+        decoder = _BROTLI.Decompressor()
+        piece = decoder.process(data, output_buffer_limit=step)
+        while piece:
+            yield piece
+            if decoder.is_finished():
+                return
+            piece = decoder.process(b"", output_buffer_limit=step)
+    elif coding == b"zstd":
+        while data:  # frame after frame
+            frame = _ZSTD.ZstdDecompressor()
+            piece = frame.decompress(data, max_length=step)
+            while piece:
+                yield piece
+                if frame.eof:
+                    break
+                piece = frame.decompress(b"", max_length=step)
+            if not frame.eof:
+                return  # truncated
+            data = frame.unused_data
+    else:
+        wbits = ZLIB_WBITS[coding]
+        if wbits == zlib.MAX_WBITS and data[:1] != b"\x78":
+            wbits = -zlib.MAX_WBITS  # "deflate" sent raw, without the zlib header
+        inflater = zlib.decompressobj(wbits)
+        while piece := inflater.decompress(data, step):
+            yield piece
+            data = inflater.unconsumed_tail
 
 
 def _head_ended(window: bytes) -> bool:
@@ -68,7 +128,7 @@ def _head_ended(window: bytes) -> bool:
 
 class BoundedDecompressionMiddleware:
     """Downloader middleware (order 595, just outside HttpCompressionMiddleware), for
-    gzip and deflate bodies:
+    gzip, deflate, brotli and zstd bodies (``CODINGS``):
 
     - a link preview's body is decoded up to ``C4_PREVIEW_MAX_BYTES`` or the end of its
       ``<head>``, whichever comes first;
@@ -77,7 +137,7 @@ class BoundedDecompressionMiddleware:
       inflates beyond ``DOWNLOAD_MAXSIZE``) and counted in ``c4/pages/too_large``. A page
       decoded here is counted in Scrapy's ``httpcompression/*`` stats as Scrapy would.
 
-    Other responses, and other encodings (``br``, ``zstd``), are left to Scrapy."""
+    Other responses, and other encodings, are left to Scrapy."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -99,19 +159,18 @@ class BoundedDecompressionMiddleware:
         codings = [c for c in named if c and c != b"identity"]
         if _meta.HEAD in request.meta:
             return self._preview(response, codings)
-        if self._bounded_page(request, response) and all(c in ZLIB_WBITS for c in codings):
+        if self._bounded_page(request, response) and all(c in CODINGS for c in codings):
             return self._page(response, codings)
         return response
 
     def _preview(self, response: Response, codings: list[bytes]) -> Response:
         body = response.body
         for coding in reversed(codings):
-            wbits = ZLIB_WBITS.get(coding)
-            if wbits is None:
+            if coding not in CODINGS:
                 raise IgnoreRequest(
                     f"unsupported Content-Encoding for a preview: {coding.decode('latin-1')}"
                 )
-            body = inflate(body, wbits, self.preview_max_bytes, _head_ended)
+            body = decompress(body, coding, self.preview_max_bytes, _head_ended)
         self.runtime.inc({"previews/decompressed_bytes": len(body)})
         return _decoded(response, body)
 
@@ -130,9 +189,9 @@ class BoundedDecompressionMiddleware:
         limit = self.page_max_bytes
         body = response.body
         for coding in reversed(codings):
-            body = inflate(body, ZLIB_WBITS[coding], limit + 1)
+            body = decompress(body, coding, limit + 1)
             if not body:
-                return response  # not a stream zlib reads: Scrapy decides
+                return response  # not a stream of that encoding: Scrapy decides
             if len(body) > limit:  # checked at each layer: an inner one may be cut short
                 self.runtime.inc({"pages/too_large": 1})
                 raise IgnoreRequest(

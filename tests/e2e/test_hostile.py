@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import zlib
 
+import brotli
 import pytest
 
 from tests._support.crawling import CrawlRun, run_crawl
@@ -15,6 +16,7 @@ SAME_BODY = b'<html><body><a href="/same3.html">next</a></body></html>'
 HTML = {"Content-Type": "text/html"}
 #: 50 MB of HTML in 49 KB: it must cost no more than C4_MAX_PAGE_BYTES (20,000 here).
 BOMB = gzip.compress(b"<html><body>" + b" " * 50_000_000, 9)
+BROTLI_BOMB = brotli.compress(b"<html><body>" + b" " * 50_000_000, quality=5)  # in 86 bytes
 SMALL = b"<html><body><p>compressed but small</p></body></html>"
 
 
@@ -22,7 +24,7 @@ SMALL = b"<html><body><p>compressed but small</p></body></html>"
 def misbehaving(tmp_path_factory: pytest.TempPathFactory) -> tuple[CrawlRun, LocalServer]:
     site = tmp_path_factory.mktemp("site")
     links = ["loop-a", "empty-location", "to-home", "png", "x.xhtml", "big", "same1", "same2"]
-    links += ["bomb", "deflated"]
+    links += ["bomb", "bomb-br", "deflated"]
     (site / "index.html").write_text(
         "<html><body>"
         + "".join(f'<a href="/{link}">{link}</a>' for link in links)
@@ -46,6 +48,7 @@ def misbehaving(tmp_path_factory: pytest.TempPathFactory) -> tuple[CrawlRun, Loc
         )
         routes["/big"] = lambda h: (200, HTML, b"<html><body>" + b"<p>x</p>" * 5000)
         routes["/bomb"] = lambda h: (200, {**HTML, "Content-Encoding": "gzip"}, BOMB)
+        routes["/bomb-br"] = lambda h: (200, {**HTML, "Content-Encoding": "br"}, BROTLI_BOMB)
         routes["/deflated"] = lambda h: (
             200,
             {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "deflate"},
@@ -69,7 +72,7 @@ def test_every_requested_url_is_one_item(misbehaving: tuple[CrawlRun, LocalServe
     run, server = misbehaving
     urls = [item["url"].removeprefix(server.url) for item in run.items]
     expected = ["index.html", "loop-a", "empty-location", "to-home", "png", "x.xhtml", "big"]
-    expected += ["same1", "same2", "same3.html", "bomb", "deflated"]
+    expected += ["same1", "same2", "same3.html", "bomb", "bomb-br", "deflated"]
     assert sorted(urls) == sorted(expected)
     assert run.returncode == 0
     assert "Traceback" not in run.log
@@ -102,10 +105,13 @@ def test_refusals_say_why(misbehaving: tuple[CrawlRun, LocalServer], path: str, 
 def test_a_compression_bomb_is_decoded_no_further_than_the_page_limit(
     misbehaving: tuple[CrawlRun, LocalServer],
 ) -> None:
-    """The 50 MB bomb is refused once 20,001 bytes are decoded, not after Scrapy's inflating
-    it up to DOWNLOAD_MAXSIZE; a small compressed page is decoded once and extracted."""
+    """The 50 MB gzip and brotli bombs are refused once 20,001 bytes are
+    decoded, not after Scrapy's inflating them up to DOWNLOAD_MAXSIZE; a small compressed
+    page is decoded once and extracted."""
     run, server = misbehaving
-    assert run.stats["c4/pages/too_large"] == 2  # the bomb and /big
+    assert run.stats["c4/pages/too_large"] == 3  # the bombs and /big
+    error = run.by_url()[server.url + "bomb-br"]["error_message"]
+    assert error.startswith("request ignored: page too large: more than 20000 bytes once")
     assert run.stats["httpcompression/response_bytes"] == len(SMALL)  # decoded once
     assert "compressed but small" in run.by_url()[server.url + "deflated"]["markdown"]
 

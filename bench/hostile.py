@@ -81,6 +81,28 @@ def _gzip_bomb(size: int) -> bytes:
     return b"".join(parts)
 
 
+def _brotli_bomb(size: int) -> bytes:
+    import brotli
+
+    packer = brotli.Compressor(quality=5)
+    parts = [packer.process(b"<html><body>")]
+    chunk = b" " * MB
+    parts.extend(packer.process(chunk) for _ in range(size // MB))
+    parts.append(packer.finish())
+    return b"".join(parts)
+
+
+def _zstd_bomb(size: int) -> bytes:
+    from scrapy.utils._compression import zstd  # the module Scrapy decodes zstd with
+
+    packer = zstd.ZstdCompressor()
+    parts = [packer.compress(b"<html><body>")]
+    chunk = b" " * MB
+    parts.extend(packer.compress(chunk) for _ in range(size // MB))
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
 def cases() -> dict[str, Any]:
     """name -> (headers, body, extra ``-a`` arguments) of the hostile response."""
     html = {"Content-Type": "text/html"}
@@ -94,6 +116,8 @@ def cases() -> dict[str, Any]:
     return {
         "gzip-bomb-200MB": (gzip, _gzip_bomb(200 * MB), {}),
         "gzip-bomb-1GB": (gzip, _gzip_bomb(1024 * MB), {}),
+        "brotli-bomb-1GB": ({**html, "Content-Encoding": "br"}, _brotli_bomb(1024 * MB), {}),
+        "zstd-bomb-1GB": ({**html, "Content-Encoding": "zstd"}, _zstd_bomb(1024 * MB), {}),
         "empty-divs-120k": (html, divs, {}),
         "nested-100k": (html, nested, {}),
         "attributes-200k": (html, attrs, {}),

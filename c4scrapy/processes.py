@@ -22,6 +22,7 @@ import collections
 import contextlib
 import dataclasses
 import logging
+import math
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -29,6 +30,7 @@ import pickle
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from c4scrapy import _meta
@@ -61,11 +63,35 @@ CPU_HEADROOM = 0.4
 PAGE_SECONDS_CAP = 0.1
 
 
-def usable_cpus() -> int:
+def usable_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """The CPUs this process may run on, fewer under a container's CPU quota (``docker
+    --cpus``, a Kubernetes CPU limit: 2.5 CPUs count as 3)."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    quota = cpu_quota(cgroup)
+    return cpus if quota is None else max(1, min(cpus, math.ceil(quota)))
+
+
+def cpu_quota(cgroup: Path) -> float | None:
+    """The CPUs a cgroup quota allows this process's container, from cgroup v2's
+    ``cpu.max`` or v1's ``cpu.cfs_quota_us`` (where a container sees its own cgroup);
+    None without a quota."""
+    try:
+        quota, _, period = (cgroup / "cpu.max").read_text().partition(" ")
+    except OSError:
+        try:
+            v1 = cgroup / "cpu"
+            quota = (v1 / "cpu.cfs_quota_us").read_text()
+            period = (v1 / "cpu.cfs_period_us").read_text()
+        except OSError:
+            return None
+    try:
+        allowed, every = int(quota), int(period)
+    except ValueError:  # "max": no quota
+        return None
+    return allowed / every if allowed > 0 and every > 0 else None
 
 
 #: (idle, total) CPU time of the CPUs this process may run on, in clock ticks.

@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import math
+import os
 import threading
 from typing import Any
 
@@ -135,6 +137,28 @@ async def test_no_worker_is_added_while_the_machine_is_busy(
 )
 def test_idle_cpus_between_two_samples(before, after, cpus, idle) -> None:
     assert processes.idle_cpus(before, after, cpus) == idle
+
+
+@pytest.mark.parametrize(
+    ("files", "quota"),
+    [
+        ({"cpu.max": "max 100000\n"}, None),  # cgroup v2, no limit
+        ({"cpu.max": "150000 100000\n"}, 1.5),  # docker --cpus=1.5
+        ({"cpu.max": "50000 100000\n"}, 0.5),
+        ({"cpu/cpu.cfs_quota_us": "200000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 2.0),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),  # v1
+        ({"cpu.max": "garbage"}, None),
+        ({}, None),  # no cgroup files
+    ],
+)
+def test_a_containers_cpu_quota_is_read(tmp_path, files, quota) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert processes.cpu_quota(tmp_path) == quota
+    cpus = processes.usable_cpus(tmp_path)
+    affinity = len(os.sched_getaffinity(0))
+    assert cpus == (affinity if quota is None else max(1, min(affinity, math.ceil(quota))))
 
 
 def test_the_machine_is_sampled_on_linux() -> None:

@@ -20,7 +20,9 @@ URL paths and 7 more times under ``/copyN/``, and an index linking them; 1089 pa
 copy crawls in about 2 s, too short to measure).
 
 Reported: pages/s (responses over the crawl's ``elapsed_time_seconds``, median of the
-rounds) and its ratio to A (target >= 0.8); CPU ms per page of the crawl process (user +
+rounds) and its ratio to A (target >= 0.8); "at most vs A", the most pages/s that mode's
+CPU per page allows on the machine's cores (``cpu_bound``: each process on one core at
+most, all of them on the cores), over A's measured pages/s; CPU ms per page of the crawl process (user +
 system, ``getrusage``, from spider_opened to spider_closed), of its extraction processes
 (stat ``c4/extract/worker_cpu_seconds``) and of the HTTP server (``/proc``, the whole
 crawl); "cores busy", pages/s times all that CPU per page (the machine has 2); peak RSS of
@@ -335,6 +337,7 @@ def measure_site(
     return {
         "site": site,
         "pages": pages,
+        "cores": len(os.sched_getaffinity(0)),
         "labels": modes,
         "rounds": {mode: [round(r["pages_per_s"], 1) for r in runs[mode]] for mode in modes},
         "modes": {mode: {key: median(mode, key) for key in keys} for mode in modes},
@@ -350,9 +353,20 @@ SITE_TITLES = {
 }
 
 
+def cpu_bound(m: dict[str, float], cores: int) -> float:
+    """The most pages/s a mode's CPU per page allows: each process on one core at most (the
+    workers on as many as there are of them), all of them on ``cores``."""
+    crawl, workers = m["cpu_ms_per_page"], m["worker_cpu_ms_per_page"]
+    limits = [1000 / crawl, cores * 1000 / (crawl + workers + m["server_cpu_ms_per_page"])]
+    if m["processes"]:
+        limits.append(m["processes"] * 1000 / workers)
+    return min(limits)
+
+
 def tables(result: dict[str, Any]) -> list[dict[str, Any]]:
     site = result["site"]
     modes: dict[str, str] = result["labels"]
+    plain = result["modes"]["A"]["pages_per_s"]
     rows = []
     for mode, label in modes.items():
         m = result["modes"][mode]
@@ -365,6 +379,7 @@ def tables(result: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{m['responses']:.0f}",
                 f"{m['pages_per_s']:.1f}",
                 ratio,
+                f"{cpu_bound(m, result['cores']) / plain:.2f}",
                 f"{m['cpu_ms_per_page']:.1f}",
                 f"{m['worker_cpu_ms_per_page']:.1f}",
                 f"{m['server_cpu_ms_per_page']:.1f}",
@@ -382,6 +397,7 @@ def tables(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "responses",
                 "pages/s",
                 "vs A",
+                f"at most vs A, {result['cores']} cores",
                 "CPU ms/page, crawl process",
                 "CPU ms/page, extraction processes",
                 "CPU ms/page, HTTP server",

@@ -22,7 +22,6 @@ import collections
 import contextlib
 import dataclasses
 import logging
-import math
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -30,10 +29,9 @@ import pickle
 import socket
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from c4scrapy import _meta
+from c4scrapy import _meta, machine
 from c4scrapy.core import job as worker
 from c4scrapy.core.items import PageItem
 
@@ -61,70 +59,6 @@ MIN_PAGES = 4
 CPU_HEADROOM = 0.4
 #: A page counts at most this long in that measure: one huge page does not decide.
 PAGE_SECONDS_CAP = 0.1
-
-
-def usable_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
-    """The CPUs this process may run on, fewer under a container's CPU quota (``docker
-    --cpus``, a Kubernetes CPU limit: 2.5 CPUs count as 3)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    quota = cpu_quota(cgroup)
-    return cpus if quota is None else max(1, min(cpus, math.ceil(quota)))
-
-
-def cpu_quota(cgroup: Path) -> float | None:
-    """The CPUs a cgroup quota allows this process's container, from cgroup v2's
-    ``cpu.max`` or v1's ``cpu.cfs_quota_us`` (where a container sees its own cgroup);
-    None without a quota."""
-    try:
-        quota, _, period = (cgroup / "cpu.max").read_text().partition(" ")
-    except OSError:
-        try:
-            v1 = cgroup / "cpu"
-            quota = (v1 / "cpu.cfs_quota_us").read_text()
-            period = (v1 / "cpu.cfs_period_us").read_text()
-        except OSError:
-            return None
-    try:
-        allowed, every = int(quota), int(period)
-    except ValueError:  # "max": no quota
-        return None
-    return allowed / every if allowed > 0 and every > 0 else None
-
-
-#: (idle, total) CPU time of the CPUs this process may run on, in clock ticks.
-CpuSample = tuple[int, int]
-
-
-def cpu_sample() -> CpuSample | None:
-    """The machine's CPU time so far (``/proc/stat``), over this process's usable CPUs
-    (idle counts idle and iowait); None where there is no ``/proc``."""
-    try:
-        usable = os.sched_getaffinity(0)
-        with open("/proc/stat", "rb") as stat:
-            lines = stat.read().splitlines()
-    except (AttributeError, OSError):
-        return None
-    idle = total = 0
-    for line in lines:
-        name, _, rest = line.partition(b" ")
-        if not name.startswith(b"cpu") or not name[3:].isdigit() or int(name[3:]) not in usable:
-            continue
-        ticks = [int(value) for value in rest.split()[:8]]  # guest time is in user already
-        if len(ticks) < 5:  # not the layout Linux has had since 2.6
-            return None
-        idle += ticks[3] + ticks[4]
-        total += sum(ticks)
-    return (idle, total) if total else None
-
-
-def idle_cpus(before: CpuSample | None, after: CpuSample | None, cpus: int) -> float | None:
-    """How many of ``cpus`` were idle on average between two samples (None: not known)."""
-    if before is None or after is None or after[1] <= before[1]:
-        return None
-    return cpus * (after[0] - before[0]) / (after[1] - before[1])
 
 
 @dataclasses.dataclass(eq=False)
@@ -162,7 +96,9 @@ class _Window:
     pages: int = 0
     worker_seconds: float = 0.0
     cpu_then: float = dataclasses.field(default_factory=time.process_time)
-    machine_then: CpuSample | None = dataclasses.field(default_factory=lambda: cpu_sample())
+    machine_then: machine.CpuSample | None = dataclasses.field(
+        default_factory=lambda: machine.cpu_sample()
+    )
     held: bool = False  # by the machine's load, at least once
 
     def answered(self, seconds: float) -> None:
@@ -177,7 +113,7 @@ class ExtractionProcesses:
         self.runtime = runtime
         settings = runtime.settings
         size = settings.extract_processes
-        self.cpus = usable_cpus()
+        self.cpus = machine.usable_cpus()
         self.size: int = self.cpus if size is None else size
         self.timeout: float = settings.extract_timeout
         self.max_rss_kib: int = settings.extract_max_rss_mib * 1024
@@ -394,7 +330,7 @@ class ExtractionProcesses:
         r = (time.process_time() - window.cpu_then) / max(window.worker_seconds, 1e-9)
         if not worth_another_worker(running, r, self.cpus):
             return False
-        idle = idle_cpus(window.machine_then, cpu_sample(), self.cpus)
+        idle = machine.idle_cpus(window.machine_then, machine.cpu_sample(), self.cpus)
         if idle is None or idle >= CPU_HEADROOM:
             return True
         if not window.held:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import math
-import os
 import threading
 from typing import Any
 
@@ -17,7 +15,14 @@ import scrapy
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_f_from_coro_f
 
-from c4scrapy import Addon, CrawlerRunConfig, DefaultMarkdownGenerator, PageItem, processes
+from c4scrapy import (
+    Addon,
+    CrawlerRunConfig,
+    DefaultMarkdownGenerator,
+    PageItem,
+    machine,
+    processes,
+)
 from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.spiders.site import SiteSpider
 from tests._support.crawling import crawl
@@ -94,7 +99,7 @@ async def test_workers_start_as_pages_wait_for_one(site_server, tmp_path, monkey
     that take a while to extract (without using a CPU) wait for the first worker, which
     holds 8: a second one starts once the first has answered a few (whatever else the
     machine runs meanwhile: its load is not known here)."""
-    monkeypatch.setattr(processes, "cpu_sample", lambda: None)
+    monkeypatch.setattr(machine, "cpu_sample", lambda: None)
     paths = _site(site_server, tmp_path, {f"p{i}.html": f"page {i} SLOW" for i in range(16)})
     settings = {"C4_EXTRACT_PROCESSES": 2}
     one_by_one = await _crawl(
@@ -116,57 +121,13 @@ async def test_no_worker_is_added_while_the_machine_is_busy(
     one worker takes them all."""
     caplog.set_level(logging.INFO, logger="c4scrapy.processes")
     ticks = iter(range(0, 10**9, 100))
-    monkeypatch.setattr(processes, "cpu_sample", lambda: (0, next(ticks)))  # never idle
+    monkeypatch.setattr(machine, "cpu_sample", lambda: (0, next(ticks)))  # never idle
     paths = _site(site_server, tmp_path, {f"p{i}.html": f"page {i} SLOW" for i in range(16)})
     run = await _crawl(site_server, {"C4_EXTRACT_PROCESSES": 2}, paths, Tripwire())
     assert len(run.pages) == 16
     assert run.stats["c4/extract/processes"] == 1
     assert run.stats["c4/extract/held_by_load"] == 1
     assert "Not starting another extraction process: 0.0 of" in caplog.text
-
-
-@pytest.mark.parametrize(
-    ("before", "after", "cpus", "idle"),
-    [
-        ((100, 400), (250, 600), 2, 1.5),  # 150 of 200 ticks idle
-        ((100, 400), (100, 600), 2, 0.0),
-        ((0, 0), (40, 40), 4, 4.0),
-        ((100, 400), (100, 400), 2, None),  # no tick between: not known
-        (None, (100, 400), 2, None),  # no /proc
-    ],
-)
-def test_idle_cpus_between_two_samples(before, after, cpus, idle) -> None:
-    assert processes.idle_cpus(before, after, cpus) == idle
-
-
-@pytest.mark.parametrize(
-    ("files", "quota"),
-    [
-        ({"cpu.max": "max 100000\n"}, None),  # cgroup v2, no limit
-        ({"cpu.max": "150000 100000\n"}, 1.5),  # docker --cpus=1.5
-        ({"cpu.max": "50000 100000\n"}, 0.5),
-        ({"cpu/cpu.cfs_quota_us": "200000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 2.0),
-        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),  # v1
-        ({"cpu.max": "garbage"}, None),
-        ({}, None),  # no cgroup files
-    ],
-)
-def test_a_containers_cpu_quota_is_read(tmp_path, files, quota) -> None:
-    for name, text in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text(text)
-    assert processes.cpu_quota(tmp_path) == quota
-    cpus = processes.usable_cpus(tmp_path)
-    affinity = len(os.sched_getaffinity(0))
-    assert cpus == (affinity if quota is None else max(1, min(affinity, math.ceil(quota))))
-
-
-def test_the_machine_is_sampled_on_linux() -> None:
-    sample = processes.cpu_sample()
-    assert sample is not None
-    idle, total = sample
-    assert 0 <= idle <= total
-    assert total > 0
 
 
 @deferred_f_from_coro_f

@@ -267,7 +267,10 @@ class ExtractionProcesses:
         context = _context()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         process = context.Process(
-            target=worker.serve, args=(theirs, os.getpid()), name="c4scrapy-extract", daemon=True
+            target=worker.serve,
+            args=(theirs, os.getpid(), self.timeout),
+            name="c4scrapy-extract",
+            daemon=True,
         )
         try:
             process.start()
@@ -512,6 +515,9 @@ class _Worker(asyncio.Protocol):
     def _answered(self, answer: tuple[str, Any]) -> None:
         self._cancel_timer()
         outcome, value = answer
+        if outcome == "timeout":  # the worker stopped its page at the limit, and ends
+            self.pool._timed_out(self)
+            return
         self.pool._deaths_in_a_row = 0
         if outcome == "ok":
             self.jobs.popleft().settle("ok", value)

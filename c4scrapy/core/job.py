@@ -3,7 +3,8 @@ its socket and answers each with its ``extract_page`` result, in order.
 
 Messages both ways are an 8-byte big-endian length and a pickle. A page is ``(body, url,
 pickled config, status, Content-Type)``; an answer is ``("ok", (page, stat counts, CPU
-seconds since the previous answer, peak RSS KiB))`` or ``("error", message)``. The config
+seconds since the previous answer, peak RSS KiB))``, ``("error", message)``, or
+``("timeout", None)`` for a page over the time limit, after which the process ends. The config
 comes pickled on its own and is kept here by its bytes: each one is unpickled once.
 """
 
@@ -50,12 +51,14 @@ def _extract(
     return page, dict(counts)
 
 
-def serve(sock: socket.socket, crawl_pid: int) -> None:
+def serve(sock: socket.socket, crawl_pid: int, timeout: float = 0.0) -> None:
     """Answer pages until the crawl closes the socket (or ends, however it ends).
 
     The socket is read and written by two threads of their own, so that the pages the
     crawl has sent are here while its event loop is busy elsewhere (a long callback), and
-    an answer the crawl has not read yet does not hold up the next page."""
+    an answer the crawl has not read yet does not hold up the next page. A page that runs
+    over ``timeout`` seconds (0: no limit) ends the process, after a ``("timeout", None)``
+    answer (see ``_Watchdog``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the crawl process
     threading.Thread(target=_exit_with, args=(crawl_pid,), daemon=True).start()
     # Extraction allocates many short-lived containers and no cycles worth collecting
@@ -63,11 +66,15 @@ def serve(sock: socket.socket, crawl_pid: int) -> None:
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
     inbox: queue.SimpleQueue[bytearray | None] = queue.SimpleQueue()
-    outbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
     threading.Thread(target=_receive, args=(sock, inbox), daemon=True).start()
     threading.Thread(target=_send, args=(sock, outbox), daemon=True).start()
+    watchdog = _Watchdog(timeout, outbox)
+    if timeout:
+        threading.Thread(target=watchdog.watch, daemon=True).start()
     mark = time.process_time()
     while (payload := inbox.get()) is not None:
+        watchdog.started()
         try:
             page, counts = _extract(*pickle.loads(payload))
             # the CPU since the last answer: reading, extracting and answering
@@ -78,7 +85,52 @@ def serve(sock: socket.socket, crawl_pid: int) -> None:
             data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001 (MemoryError...: the crawl records it)
             data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
-        outbox.put(len(data).to_bytes(HEADER, "big") + data)
+        if watchdog.ended():
+            outbox.put(_framed(data))
+
+
+def _framed(data: bytes) -> bytes:
+    return len(data).to_bytes(HEADER, "big") + data
+
+
+class _Watchdog:
+    """Ends the process once a page has run ``timeout`` seconds, after a ``("timeout",
+    None)`` answer for it (sent after the answers before it): the crawl's own timer for a
+    page starts when it reads the answer before, which its event loop may do late, so alone
+    it would let a page run over by as long as the loop was busy. (It remains for a page
+    that holds the GIL: then this thread cannot run.)"""
+
+    def __init__(self, timeout: float, outbox: queue.SimpleQueue[bytes | None]) -> None:
+        self.timeout = timeout
+        self.outbox = outbox
+        self.lock = threading.Condition()
+        self.since: float | None = None  # the current page's start (monotonic)
+        self.expired = False
+
+    def started(self) -> None:
+        with self.lock:
+            self.since = time.monotonic()
+            self.lock.notify()
+
+    def ended(self) -> bool:
+        """The page is done; False if it had run out of time (its answer is not sent)."""
+        with self.lock:
+            self.since = None
+            return not self.expired
+
+    def watch(self) -> None:
+        with self.lock:
+            while True:
+                if self.since is None:
+                    self.lock.wait()
+                    continue
+                left = self.since + self.timeout - time.monotonic()
+                if left <= 0:
+                    break
+                self.lock.wait(left)
+            self.expired = True
+        self.outbox.put(_framed(pickle.dumps(("timeout", None))))
+        self.outbox.put(None)  # the sender ends the process once the answer is out
 
 
 def _receive(sock: socket.socket, inbox: queue.SimpleQueue[bytearray | None]) -> None:
@@ -94,13 +146,15 @@ def _receive(sock: socket.socket, inbox: queue.SimpleQueue[bytearray | None]) ->
     inbox.put(None)
 
 
-def _send(sock: socket.socket, outbox: queue.SimpleQueue[bytes]) -> None:
-    """Send the answers in ``outbox`` in order; stop when the crawl has gone."""
+def _send(sock: socket.socket, outbox: queue.SimpleQueue[bytes | None]) -> None:
+    """Send the answers in ``outbox`` in order; stop when the crawl has gone, and end the
+    process at None (a page over its time)."""
     try:
-        while True:
-            sock.sendall(outbox.get())
+        while (frame := outbox.get()) is not None:
+            sock.sendall(frame)
     except OSError:
         return
+    os._exit(0)
 
 
 def _read(sock: socket.socket, size: int) -> bytearray | None:

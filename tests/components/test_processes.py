@@ -7,6 +7,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
+import pickle
+import socket
 import threading
 from typing import Any
 
@@ -23,6 +26,7 @@ from c4scrapy import (
     machine,
     processes,
 )
+from c4scrapy.core import job
 from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.spiders.site import SiteSpider
 from tests._support.crawling import crawl
@@ -177,6 +181,31 @@ async def test_a_page_over_the_timeout_has_its_worker_stopped(site_server, tmp_p
     trees = run.crawler.spider.trees
     assert len(trees) == 7
     assert all(here == there and here for here, there in trees.values())
+
+
+def test_a_worker_stops_a_page_at_the_limit_whenever_the_crawl_reads() -> None:
+    """The worker ends a page at C4_EXTRACT_TIMEOUT itself, timed from when it started the
+    page: the crawl's own timer starts when it reads the answer before, late if its event
+    loop is busy (here it reads nothing until the worker has ended)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    process = processes._context().Process(
+        target=job.serve, args=(theirs, os.getpid(), 0.5), daemon=True
+    )
+    process.start()
+    theirs.close()
+    config = pickle.dumps(
+        CrawlerRunConfig(markdown_generator=DefaultMarkdownGenerator(content_filter=Tripwire()))
+    )
+    for words in ("fine", "HANG", "never started"):
+        page = pickle.dumps((f"<p>{words}</p>".encode(), "http://x/", config, 200, "text/html"))
+        ours.sendall(len(page).to_bytes(job.HEADER, "big") + page)
+    process.join(30)
+    assert process.exitcode == 0  # ended by itself, not killed
+    with ours, ours.makefile("rb") as answers:
+        outcomes = []
+        while header := answers.read(job.HEADER):
+            outcomes.append(pickle.loads(answers.read(int.from_bytes(header, "big")))[0])
+    assert outcomes == ["ok", "timeout"]
 
 
 @deferred_f_from_coro_f

@@ -85,8 +85,9 @@ def serve(sock: socket.socket, crawl_pid: int, timeout: float = 0.0) -> None:
             data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001 (MemoryError...: the crawl records it)
             data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
-        if watchdog.ended():
-            outbox.put(_framed(data))
+        if not watchdog.ended():
+            threading.Event().wait()  # out of time: the sender ends the process
+        outbox.put(_framed(data))
 
 
 def _framed(data: bytes) -> bytes:
@@ -113,7 +114,8 @@ class _Watchdog:
             self.lock.notify()
 
     def ended(self) -> bool:
-        """The page is done; False if it had run out of time (its answer is not sent)."""
+        """The page is done; False if it had run out of time (its answer is not sent, nor
+        any other page started)."""
         with self.lock:
             self.since = None
             return not self.expired

@@ -10,6 +10,7 @@ comes pickled on its own and is kept here by its bytes: each one is unpickled on
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import pickle
@@ -149,13 +150,11 @@ def _receive(sock: socket.socket, inbox: queue.SimpleQueue[bytearray | None]) ->
 
 
 def _send(sock: socket.socket, outbox: queue.SimpleQueue[bytes | None]) -> None:
-    """Send the answers in ``outbox`` in order; stop when the crawl has gone, and end the
-    process at None (a page over its time)."""
-    try:
+    """Send the answers in ``outbox`` in order; end the process at None (a page over its
+    time) or when the crawl has gone (no answer can reach it any more)."""
+    with contextlib.suppress(OSError):
         while (frame := outbox.get()) is not None:
             sock.sendall(frame)
-    except OSError:
-        return
     os._exit(0)
 
 

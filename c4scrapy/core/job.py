@@ -130,7 +130,7 @@ class _Watchdog:
                 left = self.since + self.timeout - time.monotonic()
                 if left <= 0:
                     break
-                self.lock.wait(left)
+                self.lock.wait(min(left, threading.TIMEOUT_MAX))
             self.expired = True
         self.outbox.put(_framed(pickle.dumps(("timeout", None))))
         self.outbox.put(None)  # the sender ends the process once the answer is out

@@ -4,8 +4,8 @@ its socket and answers each with its ``extract_page`` result, in order.
 Messages both ways are an 8-byte big-endian length and a pickle. A page is ``(body, url,
 pickled config, status, Content-Type)``; an answer is ``("ok", (page, stat counts, CPU
 seconds since the previous answer, peak RSS KiB))``, ``("error", message)``, or
-``("timeout", None)`` for a page over the time limit, after which the process ends. The config
-comes pickled on its own and is kept here by its bytes: each one is unpickled once.
+``("timeout", None)`` for a page over the time limit, after which the process ends. The
+config comes pickled on its own and is kept here by its bytes: each one is unpickled once.
 """
 
 from __future__ import annotations

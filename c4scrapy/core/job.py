@@ -108,11 +108,13 @@ class _Watchdog:
         self.lock = threading.Condition()
         self.since: float | None = None  # the current page's start (monotonic)
         self.expired = False
+        self.idle = False  # waiting for a page, not for a deadline
 
     def started(self) -> None:
         with self.lock:
             self.since = time.monotonic()
-            self.lock.notify()
+            if self.idle:  # else it wakes at the deadline it waits for, and looks again
+                self.lock.notify()
 
     def ended(self) -> bool:
         """The page is done; False if it had run out of time (its answer is not sent, nor
@@ -125,7 +127,9 @@ class _Watchdog:
         with self.lock:
             while True:
                 if self.since is None:
+                    self.idle = True
                     self.lock.wait()
+                    self.idle = False
                     continue
                 left = self.since + self.timeout - time.monotonic()
                 if left <= 0:

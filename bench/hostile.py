@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -70,37 +71,34 @@ class StallMeter:
 MB = 1024 * 1024
 
 
-def _gzip_bomb(size: int) -> bytes:
-    """``size`` bytes of HTML (mostly spaces) gzip-compressed, built a MiB at a time so that
-    this process stays small (a child's peak RSS starts from its parent's)."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip stream
-    parts = [packer.compress(b"<html><body>")]
+def _bomb(size: int, feed: Callable[[bytes], bytes], end: Callable[[], bytes]) -> bytes:
+    """``size`` bytes of HTML (mostly spaces) through a compressor (``feed`` then ``end``),
+    built a MiB at a time so that this process stays small (a child's peak RSS starts from
+    its parent's)."""
     chunk = b" " * MB
-    parts.extend(packer.compress(chunk) for _ in range(size // MB))
-    parts.append(packer.flush())
+    parts = [feed(b"<html><body>")]
+    parts.extend(feed(chunk) for _ in range(size // MB))
+    parts.append(end())
     return b"".join(parts)
+
+
+def _gzip_bomb(size: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip stream
+    return _bomb(size, packer.compress, packer.flush)
 
 
 def _brotli_bomb(size: int) -> bytes:
     import brotli
 
     packer = brotli.Compressor(quality=5)
-    parts = [packer.process(b"<html><body>")]
-    chunk = b" " * MB
-    parts.extend(packer.process(chunk) for _ in range(size // MB))
-    parts.append(packer.finish())
-    return b"".join(parts)
+    return _bomb(size, packer.process, packer.finish)
 
 
 def _zstd_bomb(size: int) -> bytes:
     from scrapy.utils._compression import zstd  # the module Scrapy decodes zstd with
 
     packer = zstd.ZstdCompressor()
-    parts = [packer.compress(b"<html><body>")]
-    chunk = b" " * MB
-    parts.extend(packer.compress(chunk) for _ in range(size // MB))
-    parts.append(packer.flush())
-    return b"".join(parts)
+    return _bomb(size, packer.compress, packer.flush)
 
 
 def cases() -> dict[str, Any]:

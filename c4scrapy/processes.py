@@ -33,7 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from c4scrapy import _meta, machine
 from c4scrapy.core import job as worker
+from c4scrapy.core.exceptions import ConfigError
 from c4scrapy.core.items import PageItem
+from c4scrapy.settings import C4Settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -449,12 +451,11 @@ def warm_up_early(settings: BaseSettings) -> None:
     Settings that turn the workers off (or that are invalid, which the runtime reports) start
     nothing."""
     try:
-        size = settings.get("C4_EXTRACT_PROCESSES")
-        if not settings.getbool("C4_ENABLED", True) or (size is not None and int(size) <= 0):
-            return
-    except (TypeError, ValueError):
+        c4 = C4Settings.from_settings(settings)
+    except ConfigError:
         return
-    _start_warm_up()
+    if c4.enabled and c4.extract_processes != 0:
+        _start_warm_up()
 
 
 class _Worker(asyncio.Protocol):

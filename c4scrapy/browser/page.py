@@ -92,12 +92,7 @@ def setup_browser_request(
         meta.pop(_meta.IMAGES_BLOCKED, None)
     if guard is not None:
         _SOCKET_GUARDS[request] = guard
-        # a service worker's requests belong to no page, so Playwright routes none of them
-        # past the guard: the context this request opens registers none (a project that
-        # sets service_workers itself keeps its choice)
-        context_kwargs = dict(meta.get("playwright_context_kwargs") or {})
-        context_kwargs.setdefault("service_workers", "block")
-        meta["playwright_context_kwargs"] = context_kwargs
+        meta["playwright_context_kwargs"] = guarded_context(meta.get("playwright_context_kwargs"))
     if config.exclude_all_images or guard is not None:
         current = meta.get("playwright_page_init_callback")
         if current and current != _INIT_CALLBACK:
@@ -105,6 +100,13 @@ def setup_browser_request(
         meta["playwright_page_init_callback"] = _INIT_CALLBACK
     if config.screenshot or config.pdf or config.capture_mhtml:
         meta.setdefault("dont_cache", True)  # the HTTP cache cannot replay captures
+
+
+def guarded_context(context_kwargs: dict[str, Any] | None) -> dict[str, Any]:
+    """Browser context arguments under which pages register no service worker: its
+    requests belong to no page, so Playwright routes none of them past the private-address
+    guard. A project that sets ``service_workers`` itself keeps its choice."""
+    return {"service_workers": "block", **(context_kwargs or {})}
 
 
 def is_ours(method: Any) -> bool:

@@ -155,9 +155,11 @@ def configure_browser(settings: BaseSettings, crawler: Crawler | None = None) ->
     settings.set("PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER", True, priority="addon")
     contexts = settings.getdict("PLAYWRIGHT_CONTEXTS")
     if contexts and not c4.allow_private_addresses:
-        # the project's startup contexts: see setup_browser_request for the others
-        blocked = {name: {"service_workers": "block", **kw} for name, kw in contexts.items()}
-        _set_over(settings, "PLAYWRIGHT_CONTEXTS", blocked)
+        from c4scrapy.browser.page import guarded_context
+
+        # the project's startup contexts (setup_browser_request sets the others)
+        guarded = {name: guarded_context(kwargs) for name, kwargs in contexts.items()}
+        _set_over(settings, "PLAYWRIGHT_CONTEXTS", guarded)
     own = settings.get("PLAYWRIGHT_ABORT_REQUEST")
     if not isinstance(own, BrowserRequestFilter):  # not already set up by this add-on
         then = load_object(own) if own else None

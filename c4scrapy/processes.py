@@ -101,7 +101,7 @@ class _Window:
     machine_then: machine.CpuSample | None = dataclasses.field(
         default_factory=lambda: machine.cpu_sample()
     )
-    held: bool = False  # by the machine's load, at least once
+    held: bool = False  # by the machine's load, since the last worker started
 
     def answered(self, seconds: float) -> None:
         self.pages += 1
@@ -319,7 +319,8 @@ class ExtractionProcesses:
             self._grow()
 
     def _may_grow(self) -> bool | None:
-        """Whether one more worker would add to the crawl's speed (None: not known yet):
+        """Whether one more worker would add to the crawl's speed (None: not known yet, or
+        not while the machine is this busy):
         ``worth_another_worker`` with ``r`` measured since the last worker started, over at
         least ``MIN_PAGES`` answers, and the machine's CPUs left ``CPU_HEADROOM`` idle
         meanwhile (other crawls, other programs: this crawl's own share is not all there
@@ -339,7 +340,6 @@ class ExtractionProcesses:
         if idle is None or idle >= CPU_HEADROOM:
             return True
         if not window.held:
-            window.held = True
             self.runtime.inc({"extract/held_by_load": 1})
             logger.info(
                 "Not starting another extraction process: %.1f of %d CPUs were idle while "
@@ -348,7 +348,10 @@ class ExtractionProcesses:
                 self.cpus,
                 window.pages,
             )
-        return False
+        # Not now: ask again over the next pages, about the machine's load from now on (and
+        # read /proc/stat once a window, not at every page).
+        self._window = _Window(held=True)
+        return None
 
     def _lost(self, lost: _Worker, reason: str | None) -> None:
         """A worker is gone: ``reason`` says why its current page failed (None: it died,

@@ -135,6 +135,29 @@ async def test_no_worker_is_added_while_the_machine_is_busy(
 
 
 @deferred_f_from_coro_f
+async def test_a_worker_is_added_once_the_machine_is_no_longer_busy(
+    site_server, tmp_path, monkeypatch
+):
+    """Held back once by a busy machine, the crawl asks again over the next pages, and
+    measures the load from then on: the other processes gone, the second worker starts."""
+    samples: list[tuple[int, int]] = []
+
+    def sample() -> tuple[int, int]:
+        total = 100 * len(samples) + 100
+        # busy until the crawl has been held back once (its 3rd sample), idle after
+        idle = samples[-1][0] + 100 if len(samples) >= 3 else 0
+        samples.append((idle, total))
+        return samples[-1]
+
+    monkeypatch.setattr(machine, "cpu_sample", sample)
+    paths = _site(site_server, tmp_path, {f"p{i}.html": f"page {i} SLOW" for i in range(24)})
+    run = await _crawl(site_server, {"C4_EXTRACT_PROCESSES": 2}, paths, Tripwire())
+    assert len(run.pages) == 24
+    assert run.stats["c4/extract/held_by_load"] == 1
+    assert run.stats["c4/extract/processes"] == 2
+
+
+@deferred_f_from_coro_f
 async def test_pages_waiting_for_a_worker_leave_the_downloads_their_concurrency(
     site_server, tmp_path
 ):

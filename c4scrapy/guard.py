@@ -13,7 +13,7 @@ from scrapy.exceptions import IgnoreRequest
 
 from c4scrapy import _meta
 from c4scrapy._runtime import C4Runtime
-from c4scrapy.core.addresses import ip_of, is_local_name, is_public_ip
+from c4scrapy.core.addresses import IPAddress, ip_of, is_local_name, is_public_ip
 from c4scrapy.core.urls import host_of
 
 if TYPE_CHECKING:
@@ -38,15 +38,16 @@ async def resolve_host(host: str) -> list[str]:
 
 class AddressGuard:
     """The crawl's one guard (``C4Runtime.of(crawler).service(AddressGuard)``): decides
-    whether hosts are public, with one DNS look-up per host (an LRU of 4096)."""
+    whether hosts are public, from one DNS answer per host, kept for the crawl (an LRU of
+    4096): the browser's proxy connects to the addresses the guard checked."""
 
     def __init__(self, runtime: C4Runtime) -> None:
         self.runtime = runtime
         self.allow_private = runtime.settings.allow_private_addresses
         self.dns_timeout = runtime.crawler.settings.getfloat("DNS_TIMEOUT", 60.0)
         self.resolve: Resolver = resolve_host  # tests put a resolver of their own here
-        self._public: OrderedDict[str, bool] = OrderedDict()
-        self._logged = False
+        self._addresses: OrderedDict[str, tuple[IPAddress, ...]] = OrderedDict()
+        self._logged: set[str] = set()  # the stats whose first refusal was logged
 
     async def guards(self, url: str) -> bool:
         """Whether what ``url`` links or redirects to must be public: true for a public
@@ -63,15 +64,22 @@ class AddressGuard:
         if not await self.refuses(origin, target):
             return None
         self.runtime.inc({"requests/refused/private_address": 1})
+        stat = "c4/requests/refused/private_address"
+        return self.explain(f"{what} from the public {origin}", host_of(target), stat)
+
+    def explain(self, what: str, host: str, stat: str) -> str:
+        """Why ``what`` (``"a redirect from the public URL"``) to the non-public ``host`` was
+        refused; the first refusal counted in ``stat`` is logged too."""
         message = (
-            f"refused {what} from the public {origin} to the non-public address "
-            f"{host_of(target)!r} (C4_ALLOW_PRIVATE_ADDRESSES=True allows it)"
+            f"refused {what} to the non-public address {host!r} "
+            "(C4_ALLOW_PRIVATE_ADDRESSES=True allows it)"
         )
-        if not self._logged:
-            self._logged = True
+        if stat not in self._logged:
+            self._logged.add(stat)
             logger.warning(
-                "%s; further refusals are counted in c4/requests/refused/private_address",
+                "%s; further refusals are counted in %s",
                 message,
+                stat,
                 extra={"spider": self.runtime.crawler.spider},
             )
         return message
@@ -81,29 +89,39 @@ class AddressGuard:
 
         A name that does not resolve is not public.
         """
+        addresses = await self.addresses(host)
+        return bool(addresses) and all(is_public_ip(ip) for ip in addresses)
+
+    async def addresses(self, host: str) -> tuple[IPAddress, ...]:
+        """The addresses of ``host``: the one it spells, none for ``localhost`` (never
+        public, whatever a resolver says), else the first DNS answer for it in this crawl
+        (none if it did not resolve)."""
         if not host:
-            return False
+            return ()
         ip = ip_of(host)
         if ip is not None:
-            return is_public_ip(ip)
+            return (ip,)
         if is_local_name(host):
-            return False
-        known = self._public.get(host)
+            return ()
+        known = self._addresses.get(host)
         if known is not None:
-            self._public.move_to_end(host)
+            self._addresses.move_to_end(host)
             return known
         try:
-            addresses = await asyncio.wait_for(self.resolve(host), self.dns_timeout)
+            answer = await asyncio.wait_for(self.resolve(host), self.dns_timeout)
         except (OSError, asyncio.TimeoutError):
-            addresses = []
-        public = bool(addresses)
-        for address in addresses:
+            answer = []
+        found: dict[IPAddress, None] = {}
+        for address in answer:
             ip = ip_of(address.partition("%")[0])
-            public = public and ip is not None and is_public_ip(ip)
-        self._public[host] = public
-        if len(self._public) > _HOSTS_CACHE_SIZE:
-            self._public.popitem(last=False)
-        return public
+            if ip is None:  # not an address: the whole answer is suspect
+                found.clear()
+                break
+            found[ip] = None
+        addresses = self._addresses[host] = tuple(found)
+        if len(self._addresses) > _HOSTS_CACHE_SIZE:
+            self._addresses.popitem(last=False)
+        return addresses
 
 
 class PrivateAddressMiddleware:

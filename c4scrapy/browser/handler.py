@@ -1,4 +1,5 @@
-"""The browser download handler: scrapy-playwright's, with a deadline and fast failure."""
+"""The browser download handler: scrapy-playwright's, with a deadline, fast failure and the
+guard's proxy."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Error as PlaywrightError
-from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+from scrapy_playwright.handler import PERSISTENT_CONTEXT_PATH_KEY, ScrapyPlaywrightDownloadHandler
 
+from c4scrapy._runtime import C4Runtime
 from c4scrapy.browser.page import CaptureLimits, use_capture_limits
+from c4scrapy.browser.proxy import GuardProxy
+from c4scrapy.core.urls import host_of
 from c4scrapy.settings import C4Settings
 
 try:
@@ -28,7 +32,12 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
 #: The scrapy-playwright methods this class overrides (private: pinned by a test).
-OVERRIDDEN = ("_create_page", "_download_request", "_browser_disconnected_callback")
+OVERRIDDEN = (
+    "_create_page",
+    "_download_request",
+    "_browser_disconnected_callback",
+    "_create_browser_context",
+)
 
 
 class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
@@ -47,9 +56,23 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._download_timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
         self._browser_gone: asyncio.Future[None] | None = None
         self._pages: dict[int, Page] = {}
-        self._capture_limits = CaptureLimits.from_settings(
-            C4Settings.from_settings(crawler.settings)
-        )
+        c4 = C4Settings.from_settings(crawler.settings)
+        self._capture_limits = CaptureLimits.from_settings(c4)
+        self._proxy: GuardProxy | None = None
+        remote = self.config.cdp_url or self.config.connect_url
+        if not (c4.allow_private_addresses or remote or "proxy" in self.config.launch_options):
+            self._proxy = C4Runtime.of(crawler).service(GuardProxy)
+            proxy = {"server": self._proxy.url()}  # Playwright adds <-loopback> to the bypass
+            self.config.launch_options = {**self.config.launch_options, "proxy": proxy}
+
+    async def _create_browser_context(
+        self, name: str, context_kwargs: dict[str, Any] | None, spider: Any = None
+    ) -> Any:
+        if self._proxy is not None:
+            await self._proxy.serve()
+            if (context_kwargs or {}).get(PERSISTENT_CONTEXT_PATH_KEY):  # no launch options
+                context_kwargs = {"proxy": {"server": self._proxy.url()}, **(context_kwargs or {})}
+        return await super()._create_browser_context(name, context_kwargs, spider)
 
     def _current_browser_gone(self) -> asyncio.Future[None]:
         if self._browser_gone is None or self._browser_gone.done():
@@ -69,6 +92,8 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
 
     async def _download_request(self, request: Request, spider: Any = None) -> Response:
         timeout = float(request.meta.get("download_timeout") or self._download_timeout)
+        if self._proxy is not None:
+            await self._proxy.ask(host_of(request.url))
         gone = self._current_browser_gone()
         work = asyncio.ensure_future(super()._download_request(request, spider))
         try:

@@ -11,6 +11,8 @@ below, the project's settings and add-on):
 
 - ``http``: plain Scrapy HTTP (the baseline);
 - ``browser``: every page through scrapy-playwright and the system Chromium;
+- ``unguarded``: browser with ``C4_ALLOW_PRIVATE_ADDRESSES`` (Chromium without the guard's
+  proxy: what the proxy costs);
 - ``no-images``: browser with ``exclude_all_images`` (a per-page route aborts images);
 - ``block-images``: browser with ``C4_BROWSER_BLOCK_RESOURCES=image`` (images aborted,
   still reported from the HTML);
@@ -56,6 +58,7 @@ DOCS_SITE = Path("/usr/share/doc/python3.11/html")
 MODES: dict[str, dict[str, str]] = {
     "http": {},
     "browser": {"C4_BROWSER": "True"},
+    "unguarded": {"C4_BROWSER": "True", "C4_ALLOW_PRIVATE_ADDRESSES": "True"},
     "no-images": {"C4_BROWSER": "True", "C4_EXCLUDE_ALL_IMAGES": "True"},
     "block-images": {"C4_BROWSER": "True", "C4_BROWSER_BLOCK_RESOURCES": "image"},
     "screenshot": {"C4_BROWSER": "True", "C4_SCREENSHOT": "True"},

@@ -28,7 +28,7 @@ from c4scrapy.core.addresses import is_public_ip
 from c4scrapy.guard import AddressGuard
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Coroutine
 
     from c4scrapy._runtime import C4Runtime
 
@@ -122,10 +122,13 @@ class GuardProxy:
                     % (refusal.status, _REASONS[refusal.status], len(body), body)
                 )
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        except asyncio.TimeoutError:
-            pass
+        except (
+            ConnectionError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            asyncio.TimeoutError,
+        ):
+            pass  # a client that went away, or never sent its request head in time
         finally:
             self._connections.discard(task)
             writer.close()
@@ -153,12 +156,15 @@ class GuardProxy:
         try:
             if tunnel:
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                answer = _copy(up_reader, writer)
             else:
                 up_writer.write(
                     f"{method} {path} {version}\r\n".encode("latin-1") + _one_message(headers)
                 )
-                await _forward_response_heads(up_reader, writer)
-            await _splice(reader, writer, up_reader, up_writer)
+                answer = _forward_response(up_reader, writer)
+            # until either side is done: a server that never answers is given up with its
+            # client (no timeout of the proxy's own)
+            await _until_either(_copy(reader, up_writer), answer)
         finally:
             up_writer.close()
 
@@ -216,37 +222,27 @@ def _one_message(headers: bytes) -> bytes:
     return b"\r\n".join([*kept, b"Connection: close", b"", b""])
 
 
-async def _forward_response_heads(
-    up_reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> None:
-    """Pass the server's response heads (1xx ones too) with ``Connection: close``, so that
-    Chromium does not send another request on this connection."""
+async def _forward_response(up_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Pass the server's response, its heads (1xx ones too) with ``Connection: close`` so
+    that Chromium sends no other request on this connection."""
     while True:
-        head = await asyncio.wait_for(up_reader.readuntil(b"\r\n\r\n"), HEAD_TIMEOUT)
+        head = await up_reader.readuntil(b"\r\n\r\n")
         status_line, _, headers = head.partition(b"\r\n")
         writer.write(status_line + b"\r\n" + _one_message(headers))
         status = status_line.split(b" ", 2)[1:2]
         if not (status and status[0].startswith(b"1") and status[0] != b"101"):
-            return
+            break
+    await _copy(up_reader, writer)
 
 
-async def _splice(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    up_reader: asyncio.StreamReader,
-    up_writer: asyncio.StreamWriter,
-) -> None:
-    """Copy both ways until either side is done."""
-    directions = [
-        asyncio.ensure_future(_copy(reader, up_writer)),
-        asyncio.ensure_future(_copy(up_reader, writer)),
-    ]
+async def _until_either(*directions: Coroutine[Any, Any, None]) -> None:
+    tasks = [asyncio.ensure_future(direction) for direction in directions]
     try:
-        await asyncio.wait(directions, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for direction in directions:
-            direction.cancel()
-        await asyncio.gather(*directions, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -254,9 +250,3 @@ async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         while data := await reader.read(CHUNK):
             writer.write(data)
             await writer.drain()
-
-
-def launch_options_with_proxy(options: dict[str, Any], proxy_url: str) -> dict[str, Any]:
-    """Chromium's launch options with the guard's proxy, loopback included (Playwright
-    adds ``<-loopback>`` to the bypass list, so that nothing bypasses it)."""
-    return {**options, "proxy": {"server": proxy_url}}

@@ -182,3 +182,30 @@ async def test_what_the_proxy_answers_instead_of_connecting(site_server, request
     answer = await world.ask(request_bytes)
     assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
     assert world.connected == []
+
+
+@deferred_f_from_coro_f
+async def test_a_server_that_never_answers_is_given_up_with_its_client(site_server):
+    """No timeout of the proxy's own: when Chromium gives up on a silent server, so does the
+    proxy (the server sees its connection closed)."""
+    closed = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # the request, then the end of the connection
+        closed.set()
+        writer.close()
+
+    silent_server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = silent_server.sockets[0].getsockname()[1]
+    world = _World(site_server, {"silent.example": [[PUBLIC]]})
+    world.proxy.open_connection = lambda host, _port, **kw: asyncio.open_connection(
+        "127.0.0.1", port, **kw
+    )
+    await world.proxy.serve()
+    proxy_port = int(world.proxy.url().rsplit(":", 1)[1])
+    _, writer = await asyncio.open_connection("127.0.0.1", proxy_port)
+    writer.write(b"GET http://silent.example/ HTTP/1.1\r\nHost: silent.example\r\n\r\n")
+    await writer.drain()
+    writer.close()  # Chromium's navigation timed out
+    await asyncio.wait_for(closed.wait(), 10)
+    silent_server.close()

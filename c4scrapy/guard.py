@@ -7,9 +7,11 @@ import logging
 import socket
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import IgnoreRequest
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.reactor import is_reactor_installed
 
 from c4scrapy import _meta
 from c4scrapy._runtime import C4Runtime
@@ -30,7 +32,15 @@ _HOSTS_CACHE_SIZE = 4096
 
 
 async def resolve_host(host: str) -> list[str]:
-    """Every address ``host`` resolves to, without blocking the event loop."""
+    """The addresses the crawl's downloads connect to for ``host``: the answer of the
+    reactor's resolver (``TWISTED_DNS_RESOLVER``), which Scrapy's DNS cache then keeps for
+    its connections, so that the address the guard checked is the one connected to (no DNS
+    rebinding in between); without a reactor, what ``getaddrinfo`` gives."""
+    if is_reactor_installed():
+        from twisted.internet import reactor
+
+        core: Any = reactor  # IReactorCore.resolve, which mypy reads as unbound
+        return [await maybe_deferred_to_future(core.resolve(host))]
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]

@@ -133,3 +133,32 @@ def test_more_start_url_schemes_can_be_allowed():
     crawler = get_crawler(SiteSpider, {"C4_START_URL_SCHEMES": ""})
     with pytest.raises(ConfigError, match="C4_START_URL_SCHEMES"):
         SiteSpider.from_crawler(crawler, url="http://example.com/")
+
+
+@deferred_f_from_coro_f
+async def test_the_guard_checks_the_address_scrapy_connects_to(monkeypatch):
+    """DNS rebinding against the crawl's own downloads: the guard asks the reactor's
+    resolver, whose cache (Scrapy's) then answers the download's connection, so a name
+    whose DNS answer turns private after the check is still connected to the checked
+    address."""
+    from scrapy.resolver import CachingThreadedResolver
+    from twisted.internet import defer, reactor
+    from twisted.internet.base import ThreadedResolver
+
+    from c4scrapy._runtime import C4Runtime
+    from c4scrapy.guard import AddressGuard
+
+    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1"])
+    looked_up: list[str] = []
+
+    def dns(self: Any, name: str, timeout: Any = ()) -> Any:
+        looked_up.append(name)
+        return defer.succeed(next(answers))
+
+    monkeypatch.setattr(ThreadedResolver, "getHostByName", dns)
+    CachingThreadedResolver(reactor, 100, 5.0).install_on_reactor()
+    guard = C4Runtime.of(get_crawler(settings_dict={"ADDONS": {}})).service(AddressGuard)
+    assert await guard.is_public("rebind.example") is True
+    # what connectTCP asks when the download of a URL on rebind.example starts
+    assert await maybe_deferred_to_future(reactor.resolve("rebind.example")) == "93.184.216.34"
+    assert looked_up == ["rebind.example"]

@@ -1,13 +1,40 @@
-"""What c4scrapy relies on in Scrapy beyond its documented API, in one place.
-
-Each use says why; ``tests/components/test_compat.py`` pins each one to the installed Scrapy.
-"""
+"""What c4scrapy relies on in Scrapy beyond its documented API, or only in some of the
+versions it supports, in one place. Each use says why."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from scrapy.extensions.feedexport import FeedExporter
+
+try:  # Scrapy 2.19 names its download errors
+    from scrapy.exceptions import (
+        CannotResolveHostError,
+        DownloadConnectionRefusedError,
+        DownloadFailedError,
+        DownloadTimeoutError,
+    )
+except ImportError:  # before: the twisted errors its RETRY_EXCEPTIONS list
+    from twisted.internet.error import (  # type: ignore[assignment]
+        ConnectionLost as DownloadFailedError,
+    )
+    from twisted.internet.error import (  # type: ignore[assignment]
+        ConnectionRefusedError as DownloadConnectionRefusedError,
+    )
+    from twisted.internet.error import (  # type: ignore[assignment]
+        DNSLookupError as CannotResolveHostError,
+    )
+    from twisted.internet.error import (  # type: ignore[assignment]
+        TimeoutError as DownloadTimeoutError,
+    )
+
+__all__ = [
+    "CannotResolveHostError",
+    "DownloadConnectionRefusedError",
+    "DownloadFailedError",
+    "DownloadTimeoutError",
+    "flush_feeds",
+]
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -4,29 +4,24 @@ guard's proxy."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Error as PlaywrightError
+from scrapy.exceptions import IgnoreRequest
 from scrapy_playwright.handler import PERSISTENT_CONTEXT_PATH_KEY, ScrapyPlaywrightDownloadHandler
 
+from c4scrapy import _meta
+from c4scrapy._compat import DownloadFailedError, DownloadTimeoutError
 from c4scrapy._runtime import C4Runtime
 from c4scrapy.browser.page import CaptureLimits, use_capture_limits
-from c4scrapy.browser.proxy import GuardProxy
+from c4scrapy.browser.proxy import MARK, GuardProxy
 from c4scrapy.core.urls import host_of
 from c4scrapy.settings import C4Settings
 
-try:
-    from scrapy.exceptions import DownloadFailedError, DownloadTimeoutError
-except ImportError:  # Scrapy < 2.19: the twisted errors RETRY_EXCEPTIONS names there
-    from twisted.internet.error import (  # type: ignore[assignment]
-        ConnectionLost as DownloadFailedError,
-    )
-    from twisted.internet.error import (  # type: ignore[assignment]
-        TimeoutError as DownloadTimeoutError,
-    )
-
 if TYPE_CHECKING:
     from playwright.async_api import Page
+    from playwright.async_api import Request as PlaywrightRequest
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Response
@@ -56,6 +51,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._download_timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
         self._browser_gone: asyncio.Future[None] | None = None
         self._pages: dict[int, Page] = {}
+        self._failed_navigations: dict[int, str] = {}  # for the proxy's errors
         c4 = C4Settings.from_settings(crawler.settings)
         self._capture_limits = CaptureLimits.from_settings(c4)
         self._proxy: GuardProxy | None = None
@@ -87,6 +83,8 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     async def _create_page(self, request: Request, spider: Any) -> Page:
         page = await super()._create_page(request=request, spider=spider)
         self._pages[id(request)] = page
+        if self._proxy is not None:
+            page.on("requestfailed", partial(self._navigation_failed, id(request), page))
         use_capture_limits(page, self._capture_limits)
         return page
 
@@ -99,11 +97,12 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         try:
             await asyncio.wait({work, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if work.done():
-                return work.result()
+                return await self._explained(request, work)
         finally:
             if not work.done():
                 work.cancel()
             page = self._pages.pop(id(request), None)
+            self._failed_navigations.pop(id(request), None)
         if page is not None and not page.is_closed():
             await self._close_abandoned(page)
         if gone.done():
@@ -111,6 +110,37 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         raise DownloadTimeoutError(
             f"no page from the browser within {timeout:g} s (download_timeout)"
         )
+
+    async def _explained(self, request: Request, work: asyncio.Future[Response]) -> Response:
+        """The page, or its error; an error of the guard's proxy (which Chromium reports as
+        a tunnel that failed, or the proxy's own answer) becomes the error the download
+        met: a name that does not resolve, a refused connection, a non-public address."""
+        try:
+            response = work.result()
+        except PlaywrightError:
+            failed = self._failed_navigations.get(id(request), request.url)
+            error = await self._proxy_error(request, failed)
+            if error is None:
+                raise
+            raise error from None
+        if self._proxy is not None and MARK in response.headers:
+            error = await self._proxy_error(request, response.url)
+            if error is not None:
+                raise error
+        return response
+
+    async def _proxy_error(self, request: Request, url: str) -> Exception | None:
+        error = self._proxy.failure(url) if self._proxy is not None else None
+        if isinstance(error, IgnoreRequest) and self._proxy is not None:
+            origin = _meta.requested_url(request)
+            why = await self._proxy.guard.refusal(origin, url, "the browser's navigation")
+            return IgnoreRequest(why) if why else error
+        return error
+
+    def _navigation_failed(self, key: int, page: Page, failed: PlaywrightRequest) -> None:
+        """Which URL of a page's navigation failed (a redirect hop, maybe)."""
+        if failed.is_navigation_request() and failed.frame == page.main_frame:
+            self._failed_navigations[key] = failed.url
 
     async def _close_abandoned(self, page: Page) -> None:
         try:

@@ -19,11 +19,19 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
 
+from c4scrapy._compat import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+)
 from c4scrapy.core.addresses import is_public_ip
 from c4scrapy.guard import AddressGuard
 
@@ -42,6 +50,10 @@ HEAD_LIMIT = 64 * 1024
 HEAD_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 30.0
 CHUNK = 64 * 1024
+#: The header of the proxy's own answers (its refusals and failures), for the handler.
+MARK = "X-C4scrapy-Proxy"
+#: The most (host, port) whose last failure the proxy keeps for the handler.
+FAILURES_KEPT = 1024
 #: Request and response headers that concern one connection, not the message.
 _HOP_BY_HOP = frozenset(
     {b"connection", b"proxy-connection", b"keep-alive", b"proxy-authorization", b"te"}
@@ -49,11 +61,13 @@ _HOP_BY_HOP = frozenset(
 
 
 class Refused(Exception):
-    """What the proxy answers instead of connecting: an HTTP status and why."""
+    """What the proxy answers instead of connecting: an HTTP status and why (``error``: the
+    exception a download that met it ends with, as Scrapy's own downloads would)."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, error: Exception | None = None) -> None:
         super().__init__(reason)
         self.status = status
+        self.error = error
 
 
 class GuardProxy:
@@ -67,6 +81,8 @@ class GuardProxy:
         #: Non-public hosts the crawl asked the browser for pages of (``ask``).
         self.asked_hosts: set[str] = set()
         self.open_connection: OpenConnection = asyncio.open_connection  # tests route here
+        #: (host, port) -> why the proxy's last connection there failed, for ``failure``
+        self._failures: OrderedDict[tuple[str, int], Exception] = OrderedDict()
         self._socket: socket.socket | None = None
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[asyncio.Task[None]] = set()
@@ -97,6 +113,18 @@ class GuardProxy:
         if host not in self.asked_hosts and not await self.guard.is_public(host):
             self.asked_hosts.add(host)
 
+    def failure(self, url: str) -> Exception | None:
+        """Why the proxy's last connection to ``url``'s host and port failed (None: it did
+        not fail): ``CannotResolveHostError``, ``DownloadConnectionRefusedError``,
+        ``DownloadTimeoutError`` or ``DownloadFailedError``, or ``IgnoreRequest`` for a
+        refused non-public address. Chromium reports only that the proxy failed."""
+        try:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
+        except ValueError:
+            return None
+        return self._failures.get((parts.hostname or "", port))
+
     def close(self) -> None:
         if self._server is not None:
             self._server.close()
@@ -118,8 +146,15 @@ class GuardProxy:
             with contextlib.suppress(ConnectionError):
                 writer.write(
                     b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
-                    b"Connection: close\r\n\r\n%s"
-                    % (refusal.status, _REASONS[refusal.status], len(body), body)
+                    b"%s: %d\r\nConnection: close\r\n\r\n%s"
+                    % (
+                        refusal.status,
+                        _REASONS[refusal.status],
+                        len(body),
+                        MARK.encode(),
+                        refusal.status,
+                        body,
+                    )
                 )
                 await writer.drain()
         except (
@@ -172,19 +207,36 @@ class GuardProxy:
         self, host: str, port: int
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A connection to a checked address of ``host`` (to ``host`` itself if the crawl
-        asked for it)."""
+        asked for it); a failure is kept for ``failure``."""
+        try:
+            connection = await self._connect_checked(host, port)
+        except Refused as refusal:
+            if refusal.error is not None:
+                self._failures[host, port] = refusal.error
+                self._failures.move_to_end((host, port))
+                if len(self._failures) > FAILURES_KEPT:
+                    self._failures.popitem(last=False)
+            raise
+        self._failures.pop((host, port), None)
+        return connection
+
+    async def _connect_checked(
+        self, host: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if host in self.asked_hosts:
             targets: list[str] = [host]
         else:
             addresses = await self.guard.addresses(host)
             if not addresses:
-                raise Refused(502, f"cannot resolve {host!r}")
+                why = f"DNS lookup failed: no address for {host!r} (the guard's proxy)"
+                raise Refused(502, why, CannotResolveHostError(why))
             targets = [str(ip) for ip in addresses if is_public_ip(ip)]
             if not targets:
                 self.runtime.inc({"browser/proxy_refused": 1})
                 what = "a connection of the browser"
-                raise Refused(403, self.guard.explain(what, host, "c4/browser/proxy_refused"))
-        error: OSError | asyncio.TimeoutError | None = None
+                why = self.guard.explain(what, host, "c4/browser/proxy_refused")
+                raise Refused(403, why, IgnoreRequest(why))
+        error: Exception = OSError("no address")
         for target in targets:
             try:
                 return await asyncio.wait_for(
@@ -192,7 +244,14 @@ class GuardProxy:
                 )
             except (OSError, asyncio.TimeoutError) as exc:
                 error = exc
-        raise Refused(502, f"cannot connect to {host!r} port {port}: {error!r}")
+        why = f"cannot connect to {host!r} port {port} (the guard's proxy): {error!r}"
+        if isinstance(error, socket.gaierror):
+            raise Refused(502, why, CannotResolveHostError(why))
+        if isinstance(error, ConnectionRefusedError):
+            raise Refused(502, why, DownloadConnectionRefusedError(why))
+        if isinstance(error, (asyncio.TimeoutError, TimeoutError)):
+            raise Refused(502, why, DownloadTimeoutError(why))
+        raise Refused(502, why, DownloadFailedError(why))
 
 
 _REASONS = {400: b"Bad Request", 403: b"Forbidden", 431: b"Too Large", 502: b"Bad Gateway"}

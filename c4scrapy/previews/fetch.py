@@ -12,11 +12,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from scrapy import Request, signals
-from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest, StopDownload
+from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http.request import NO_CALLBACK
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 
 from c4scrapy import _meta
+from c4scrapy._compat import DownloadTimeoutError
 from c4scrapy._runtime import C4Runtime
 from c4scrapy.core.head import HEAD_END_RE, head_end, parse_head
 from c4scrapy.core.previews import (

@@ -10,9 +10,11 @@ import asyncio
 from typing import Any
 
 import pytest
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 
+from c4scrapy._compat import CannotResolveHostError, DownloadConnectionRefusedError
 from c4scrapy._runtime import C4Runtime
 from c4scrapy.browser.proxy import GuardProxy, Refused, _host_port
 
@@ -209,3 +211,30 @@ async def test_a_server_that_never_answers_is_given_up_with_its_client(site_serv
     writer.close()  # Chromium's navigation timed out
     await asyncio.wait_for(closed.wait(), 10)
     silent_server.close()
+
+
+@deferred_f_from_coro_f
+async def test_the_handler_learns_why_a_connection_failed(site_server):
+    """Chromium reports a failed tunnel as ERR_TUNNEL_CONNECTION_FAILED: the proxy keeps
+    why, by host and port, for the download's error (and forgets it once it connects)."""
+    world = _World(site_server, {"public.example": [[PUBLIC]]})
+    port = world.server_port
+    for target in ("nowhere.example:443", "127.0.0.1:8443"):
+        await world.ask(f"CONNECT {target} HTTP/1.1\r\n\r\n".encode())
+    assert isinstance(world.proxy.failure("https://nowhere.example/x"), CannotResolveHostError)
+    refused = world.proxy.failure("https://127.0.0.1:8443/")
+    assert isinstance(refused, IgnoreRequest)
+    assert "non-public address '127.0.0.1'" in str(refused)
+    assert world.proxy.failure("https://public.example/") is None  # never failed
+
+    async def down(host: str, port: int, **kwargs: Any) -> Any:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    world.proxy.open_connection = down
+    tunnel = f"CONNECT public.example:{port} HTTP/1.1\r\n\r\nGET /page HTTP/1.0\r\n\r\n"
+    assert (await world.ask(tunnel.encode())).startswith(b"HTTP/1.1 502")
+    failed = world.proxy.failure(f"https://public.example:{port}/")
+    assert isinstance(failed, DownloadConnectionRefusedError)
+    world.proxy.open_connection = world._open  # the server is back
+    assert (await world.ask(tunnel.encode())).startswith(b"HTTP/1.1 200")
+    assert world.proxy.failure(f"https://public.example:{port}/") is None

@@ -504,7 +504,7 @@ def _guarded_site(server: LocalServer, asked: list[str]) -> str:
             "<html><head><title>Public</title></head><body><h1>A public page</h1>"
             f'<img src="{secret}secret-image.png" alt="i">'
             f'<iframe src="{secret}secret-frame.html"></iframe>'
-            '<p id="out">waiting</p><a href="/redirect-away">away</a>'
+            '<p id="out">waiting</p><a href="/redirect-away">away</a><a href="/redirect-tls">tls</a>'
             f"<script>fetch('{secret}secret-data').then(r => r.text())"
             ".then(t => { document.getElementById('out').textContent = t; })"
             ".catch(e => { document.getElementById('out').textContent = 'blocked'; });"
@@ -519,6 +519,12 @@ def _guarded_site(server: LocalServer, asked: list[str]) -> str:
     server.routes["/redirect-away"] = lambda handler: (
         302,
         {"Location": f"{secret}secret-page.html"},
+        b"",
+    )
+    # over https, Chromium asks the proxy for a tunnel (CONNECT), which it refuses
+    server.routes["/redirect-tls"] = lambda handler: (
+        302,
+        {"Location": f"{secret.replace('http:', 'https:')}secret-tls.html"},
         b"",
     )
     return server.url.replace("127.0.0.1", "public.example") + "index.html"
@@ -563,9 +569,10 @@ _ALL_ASKED = (
 @pytest.mark.browser
 def test_chromium_does_not_take_a_public_page_to_a_private_address(chromium, tmp_path):
     """From a public page, Chromium's image, frame, script fetch, WebSocket and service
-    worker to a loopback address are refused, and a page that Chromium's redirect took there
-    fails; with C4_ALLOW_PRIVATE_ADDRESSES the same crawl reaches all six (so the page does
-    ask)."""
+    worker to a loopback address are refused, and so are the hops of its redirects there
+    (http and https), by the guard's proxy: the server is asked nothing, and the redirected
+    pages fail saying why; with C4_ALLOW_PRIVATE_ADDRESSES the same crawl reaches them (so
+    the page does ask)."""
     asked: list[str] = []
     with LocalServer(tmp_path / "empty") as server:
         start = _guarded_site(server, asked)
@@ -573,24 +580,25 @@ def test_chromium_does_not_take_a_public_page_to_a_private_address(chromium, tmp
         reached = list(asked)
         asked.clear()
         allowed = _guarded_crawl(tmp_path / "allowed", start, C4_ALLOW_PRIVATE_ADDRESSES=True)
+    away_url, tls_url = (start.replace("index.html", p) for p in ("redirect-away", "redirect-tls"))
     for run in (guarded, allowed):
         assert run.returncode == 0, run.log[-3000:]
-        assert sorted(run.by_url()) == [start, start.replace("index.html", "redirect-away")]
+        assert sorted(run.by_url()) == [start, away_url, tls_url]
     assert reached == []
     page = guarded.by_url()[start]
     assert page["success"], page
     assert "SECRET" not in json.dumps(page)
-    away = guarded.by_url()[start.replace("index.html", "redirect-away")]
-    assert away["success"] is False
-    assert away["error_message"] == (
-        f"request ignored: refused the browser's navigation from the public "
-        f"{start.replace('index.html', 'redirect-away')} to the non-public address "
-        "'127.0.0.1' (C4_ALLOW_PRIVATE_ADDRESSES=True allows it)"
-    )
-    assert "SECRET" not in json.dumps(away)
-    assert guarded.stats["c4/requests/refused/private_address"] == 5
-    # the redirect hop: Playwright does not route it, the guard's proxy refuses it
-    assert guarded.stats["c4/browser/proxy_refused"] == 1
+    for url in (away_url, tls_url):  # a plain GET refused, a tunnel refused
+        away = guarded.by_url()[url]
+        assert away["success"] is False
+        assert away["error_message"] == (
+            f"request ignored: refused the browser's navigation from the public {url} to the "
+            "non-public address '127.0.0.1' (C4_ALLOW_PRIVATE_ADDRESSES=True allows it)"
+        )
+        assert "SECRET" not in json.dumps(away)
+    assert guarded.stats["c4/requests/refused/private_address"] == 6
+    # the redirect hops: Playwright does not route them, the guard's proxy refuses them
+    assert guarded.stats["c4/browser/proxy_refused"] == 2
     assert sorted(asked) == [
         "/secret-data",
         "/secret-frame.html",
@@ -599,6 +607,4 @@ def test_chromium_does_not_take_a_public_page_to_a_private_address(chromium, tmp
         "/secret-socket",
         "/secret-worker",
     ]
-    assert "SECRET-PAGE" in json.dumps(
-        allowed.by_url()[start.replace("index.html", "redirect-away")]
-    )
+    assert "SECRET-PAGE" in json.dumps(allowed.by_url()[away_url])

@@ -56,7 +56,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._capture_limits = CaptureLimits.from_settings(c4)
         self._proxy: GuardProxy | None = None
         remote = self.config.cdp_url or self.config.connect_url
-        if not (c4.allow_private_addresses or remote or "proxy" in self.config.launch_options):
+        if not (c4.allow_private_addresses or remote or _own_proxy(self.config.launch_options)):
             self._proxy = C4Runtime.of(crawler).service(GuardProxy)
             proxy = {"server": self._proxy.url()}  # Playwright adds <-loopback> to the bypass
             self.config.launch_options = {**self.config.launch_options, "proxy": proxy}
@@ -148,3 +148,10 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         except (PlaywrightError, asyncio.TimeoutError):
             return
         self.stats.inc_value("playwright/page_count/closed")
+
+
+def _own_proxy(launch_options: dict[str, Any]) -> bool:
+    """The project gives Chromium a proxy of its own (which then resolves the names)."""
+    flags = ("--proxy-server", "--proxy-pac-url", "--proxy-auto-detect")
+    args = [str(arg) for arg in launch_options.get("args") or ()]
+    return "proxy" in launch_options or any(arg.startswith(flags) for arg in args)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import scrapy
+from scrapy import signals
 from scrapy.http.request import NO_CALLBACK
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_f_from_coro_f
@@ -343,6 +344,7 @@ def test_a_guarded_browser_request_opens_a_context_without_service_workers(
         ("_create_page", ["self", "request", "spider"]),
         ("_download_request", ["self", "request", "spider"]),
         ("_browser_disconnected_callback", ["self"]),
+        ("_create_browser_context", ["self", "name", "context_kwargs", "spider"]),
     ],
 )
 def test_overridden_scrapy_playwright_methods_exist(name, parameters):
@@ -362,3 +364,37 @@ def test_the_handler_path_names_the_handler():
     assert load_object(HANDLER) is BrowserDownloadHandler
     assert issubclass(BrowserDownloadHandler, ScrapyPlaywrightDownloadHandler)
     assert set(OVERRIDDEN) <= set(BrowserDownloadHandler.__dict__)
+
+
+@pytest.mark.parametrize(
+    ("settings", "proxied"),
+    [
+        ({}, True),
+        ({"PLAYWRIGHT_LAUNCH_OPTIONS": {"args": ["--mute-audio"]}}, True),
+        ({"C4_ALLOW_PRIVATE_ADDRESSES": True}, False),
+        ({"PLAYWRIGHT_LAUNCH_OPTIONS": {"proxy": {"server": "http://proxy.example:3128"}}}, False),
+        (
+            {"PLAYWRIGHT_LAUNCH_OPTIONS": {"args": ["--proxy-server=socks5://127.0.0.1:9050"]}},
+            False,
+        ),
+        ({"PLAYWRIGHT_LAUNCH_OPTIONS": {"args": ["--proxy-pac-url=http://x/p.pac"]}}, False),
+        ({"PLAYWRIGHT_CDP_URL": "http://127.0.0.1:9222"}, False),
+    ],
+)
+def test_chromium_is_launched_behind_the_guard_proxy_unless(settings, proxied):
+    """The guard's proxy, unless the guard is off, the project's own proxy resolves the
+    names, or the browser is remote (and cannot reach 127.0.0.1 here)."""
+    from c4scrapy.browser.handler import BrowserDownloadHandler
+
+    crawler = get_crawler(settings_dict=settings)
+    handler = BrowserDownloadHandler.from_crawler(crawler)
+    proxy = handler.config.launch_options.get("proxy")
+    if proxied:
+        assert proxy is not None
+        assert proxy["server"].startswith("http://127.0.0.1:")
+        assert settings.get("PLAYWRIGHT_LAUNCH_OPTIONS", {}).get("args", []) == (
+            handler.config.launch_options.get("args", [])
+        )
+    else:
+        assert proxy == settings.get("PLAYWRIGHT_LAUNCH_OPTIONS", {}).get("proxy")
+    crawler.signals.send_catch_log(signals.engine_stopped)  # the proxy's socket closes

@@ -32,7 +32,7 @@ from c4scrapy._compat import (
     DownloadFailedError,
     DownloadTimeoutError,
 )
-from c4scrapy.core.addresses import is_public_ip
+from c4scrapy.core.addresses import is_local_name, is_public_ip
 from c4scrapy.guard import AddressGuard
 
 if TYPE_CHECKING:
@@ -227,7 +227,7 @@ class GuardProxy:
             targets: list[str] = [host]
         else:
             addresses = await self.guard.addresses(host)
-            if not addresses:
+            if not addresses and not is_local_name(host):
                 why = f"DNS lookup failed: no address for {host!r} (the guard's proxy)"
                 raise Refused(502, why, CannotResolveHostError(why))
             targets = [str(ip) for ip in addresses if is_public_ip(ip)]

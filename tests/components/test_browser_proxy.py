@@ -173,7 +173,7 @@ async def test_a_host_keeps_its_first_answer_for_the_crawl(site_server):
         (b"GET ftp://public.example/ HTTP/1.1\r\n\r\n", b"400"),
         (b"CONNECT public.example HTTP/1.1\r\n\r\n", b"400"),
         (b"CONNECT nowhere.example:443 HTTP/1.1\r\n\r\n", b"502"),
-        (b"CONNECT localhost:443 HTTP/1.1\r\n\r\n", b"502"),
+        (b"CONNECT localhost:443 HTTP/1.1\r\n\r\n", b"403"),
         (b"CONNECT [::ffff:127.0.0.1]:443 HTTP/1.1\r\n\r\n", b"403"),
         (b"GET http://public.example/ HTTP/1.1\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", b"431"),
     ],

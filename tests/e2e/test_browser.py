@@ -608,3 +608,92 @@ def test_chromium_does_not_take_a_public_page_to_a_private_address(chromium, tmp
         "/secret-worker",
     ]
     assert "SECRET-PAGE" in json.dumps(allowed.by_url()[away_url])
+
+
+class _WebSocketServer:
+    """A WebSocket server on 127.0.0.1 that greets each client with one text message (the
+    RFC 6455 handshake and one unmasked frame: all a page needs to show it got through)."""
+
+    def __init__(self, greeting: bytes) -> None:
+        import socket
+        import threading
+
+        self.greeting = greeting
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.clients: list[Any] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import hashlib
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            self.clients.append(client)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = client.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+            key = next(
+                line.split(b":", 1)[1].strip()
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"sec-websocket-key:")
+            )
+            magic = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+            accept = base64.b64encode(hashlib.sha1(key + magic).digest())
+            client.sendall(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                + accept
+                + b"\r\n\r\n"
+                + bytes([0x81, len(self.greeting)])
+                + self.greeting
+            )
+
+    def close(self) -> None:
+        self.listener.close()
+        for client in self.clients:
+            client.close()
+
+
+@pytest.mark.browser
+def test_a_page_of_the_crawl_keeps_its_websockets_behind_the_guard_proxy(chromium, tmp_path):
+    """An intranet page (a host the crawl asked for) talks to its WebSocket server through
+    the guard's proxy, which tunnels it as it tunnels https; the same server under another
+    private name, which only the page names, is refused."""
+    sockets = _WebSocketServer(b"GREETING-OVER-WS")
+    script = (
+        (
+            "const talk = (host, id) => {{"
+            f" const ws = new WebSocket(`ws://${{host}}:{sockets.port}/live`);"
+            " const out = document.getElementById(id);"
+            " ws.onmessage = e => {{ out.textContent = e.data; }};"
+            " ws.onerror = () => {{ out.textContent = id + '-failed'; }}; }};"
+            "talk('127.0.0.1', 'asked'); talk('localhost', 'named');"
+        )
+        .replace("{{", "{")
+        .replace("}}", "}")
+    )
+    try:
+        with LocalServer(tmp_path / "empty") as server:
+            server.routes["/index.html"] = _html(
+                f"<p id='asked'>waiting</p><p id='named'>waiting</p><script>{script}</script>"
+            )
+            run = run_crawl(
+                tmp_path / "crawl",
+                args={"url": server.url + "index.html", "browser": "true"},
+                settings={"C4_WAIT_FOR": "js:() => !document.body.innerText.includes('waiting')"},
+                timeout=120,
+            )
+    finally:
+        sockets.close()
+    assert run.returncode == 0, run.log[-3000:]
+    (page,) = run.items
+    assert "GREETING-OVER-WS" in page["markdown"], page["markdown"]
+    assert "named-failed" in page["markdown"]
+    assert run.stats["c4/browser/proxy_refused"] == 1

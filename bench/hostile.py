@@ -123,6 +123,8 @@ def cases() -> dict[str, Any]:
         "links-200k": (html, links, {}),
         "big-page-15MB": (html, b"<html><body>" + b"<p>word word word</p>" * (15 * MB // 22), {}),
         "target-elements-2.8MB": (html, sections, {"target_elements": "h2,p"}),
+        # 2 million header lines (16 MB) before a small page: parsed whole by Twisted
+        "header-lines-2M": ({**html, "X-Pad": "b" + "\r\nX-Pad: b" * 2_000_000}, b"<p>x</p>", {}),
     }
 
 
@@ -188,7 +190,7 @@ def run_case(
         outcome = "ok" if item["success"] else (item.get("error_message") or "")[:70]
     return {
         "case": name,
-        "response_bytes": len(body),
+        "response_bytes": len(body) + sum(len(k) + len(v) + 4 for k, v in headers.items()),
         "items": len(items),
         "outcome": outcome,
         "seconds": round(seconds, 1),

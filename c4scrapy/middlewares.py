@@ -265,11 +265,10 @@ class C4SpiderMiddleware:
             page.success = False
             page.error_message = f"HTTP {response.status}"
             self.runtime.inc({"pages/failed": 1, f"pages/http_status/{response.status}": 1})
-        # dict.items: Headers.items() re-normalises every key through getlist (~0.5 ms/page)
-        page.response_headers = {
-            k.decode("latin-1"): b", ".join(v).decode("latin-1")
-            for k, v in dict.items(response.headers)
-        }
+        page.response_headers, dropped = _kept_headers(response)
+        if dropped:
+            page.c4["headers_dropped"] = dropped
+            self.runtime.inc({"pages/headers_dropped": 1})
         page.attach_source(partial(_tree, response), config, response.url)
         if config.browser is not False:
             from c4scrapy.browser.auto import record
@@ -435,6 +434,27 @@ def _tree(response: Response) -> Any:
         except ValueError:
             pass
     return None
+
+
+#: The most bytes of a response's headers ``PageItem.response_headers`` keeps: a server may
+#: send megabytes of them, which every exported item would then carry.
+MAX_HEADERS_BYTES = 64 * 1024
+
+
+def _kept_headers(response: Response) -> tuple[dict[str, str], int]:
+    """The response's headers, each name once (its values joined by ``", "``), those that
+    fit in ``MAX_HEADERS_BYTES``; and how many names did not fit."""
+    kept: dict[str, str] = {}
+    size = dropped = 0
+    # dict.items: Headers.items() re-normalises every key through getlist (~0.5 ms/page)
+    for name, values in dict.items(response.headers):
+        value = b", ".join(values)
+        if size + len(name) + len(value) > MAX_HEADERS_BYTES:
+            dropped += 1  # the ones after it may still fit (Content-Type...)
+            continue
+        size += len(name) + len(value)
+        kept[name.decode("latin-1")] = value.decode("latin-1")
+    return kept, dropped
 
 
 def failed_page(request: Request, failure: BaseException) -> PageItem:

@@ -24,7 +24,7 @@ SMALL = b"<html><body><p>compressed but small</p></body></html>"
 def misbehaving(tmp_path_factory: pytest.TempPathFactory) -> tuple[CrawlRun, LocalServer]:
     site = tmp_path_factory.mktemp("site")
     links = ["loop-a", "empty-location", "to-home", "png", "x.xhtml", "big", "same1", "same2"]
-    links += ["bomb", "bomb-br", "deflated"]
+    links += ["bomb", "bomb-br", "deflated", "headers"]
     (site / "index.html").write_text(
         "<html><body>"
         + "".join(f'<a href="/{link}">{link}</a>' for link in links)
@@ -54,6 +54,12 @@ def misbehaving(tmp_path_factory: pytest.TempPathFactory) -> tuple[CrawlRun, Loc
             {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": "deflate"},
             zlib.compress(SMALL),
         )
+        # 30,000 header lines: 90 KB of X-Pad, which Twisted parses whole, then a small one
+        routes["/headers"] = lambda h: (
+            200,
+            {"X-Pad": "b" + "\r\nX-Pad: b" * 30_000, "X-After": "kept", **HTML},
+            b"<html><body><p>headed</p></body></html>",
+        )
         routes["/same1"] = lambda h: (200, HTML, SAME_BODY)
         routes["/same2"] = lambda h: (200, HTML, SAME_BODY)
         run = run_crawl(
@@ -72,7 +78,7 @@ def test_every_requested_url_is_one_item(misbehaving: tuple[CrawlRun, LocalServe
     run, server = misbehaving
     urls = [item["url"].removeprefix(server.url) for item in run.items]
     expected = ["index.html", "loop-a", "empty-location", "to-home", "png", "x.xhtml", "big"]
-    expected += ["same1", "same2", "same3.html", "bomb", "bomb-br", "deflated"]
+    expected += ["same1", "same2", "same3.html", "bomb", "bomb-br", "deflated", "headers"]
     assert sorted(urls) == sorted(expected)
     assert run.returncode == 0
     assert "Traceback" not in run.log
@@ -153,3 +159,15 @@ def test_an_aliasing_server_does_not_make_the_crawl_endless(tmp_path) -> None:
         run = run_crawl(tmp_path / "crawl", args={"url": server.url})
     urls = sorted(item["url"].removeprefix(server.url) for item in run.items)
     assert urls == ["", "docs/a.html", "docs/b.html", "docs/b.html/", "index.html"]
+
+
+def test_an_item_keeps_64_kib_of_headers(misbehaving: tuple[CrawlRun, LocalServer]) -> None:
+    run, server = misbehaving
+    item = run.by_url()[server.url + "headers"]
+    assert item["success"] is True
+    headers = item["response_headers"]
+    assert "X-Pad" not in headers
+    assert headers["X-After"] == "kept"
+    assert headers["Content-Type"] == "text/html"
+    assert item["c4"]["headers_dropped"] == 1
+    assert run.stats["c4/pages/headers_dropped"] == 1

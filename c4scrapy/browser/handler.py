@@ -66,8 +66,12 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     ) -> Any:
         if self._proxy is not None:
             await self._proxy.serve()
-            if (context_kwargs or {}).get(PERSISTENT_CONTEXT_PATH_KEY):  # no launch options
-                context_kwargs = {"proxy": {"server": self._proxy.url()}, **(context_kwargs or {})}
+        if (context_kwargs or {}).get(PERSISTENT_CONTEXT_PATH_KEY) and not (
+            self.config.cdp_url or self.config.connect_url
+        ):
+            # a persistent context is a browser of its own, which scrapy-playwright launches
+            # without PLAYWRIGHT_LAUNCH_OPTIONS: our Chromium, its flags and the proxy too
+            context_kwargs = {**self.config.launch_options, **(context_kwargs or {})}
         return await super()._create_browser_context(name, context_kwargs, spider)
 
     def _current_browser_gone(self) -> asyncio.Future[None]:

@@ -697,3 +697,23 @@ def test_a_page_of_the_crawl_keeps_its_websockets_behind_the_guard_proxy(chromiu
     assert "GREETING-OVER-WS" in page["markdown"], page["markdown"]
     assert "named-failed" in page["markdown"]
     assert run.stats["c4/browser/proxy_refused"] == 1
+
+
+@pytest.mark.browser
+def test_a_persistent_context_runs_the_configured_chromium(chromium, browser_site, tmp_path):
+    """A persistent context (``user_data_dir``) is a browser launch of its own, which
+    scrapy-playwright makes without PLAYWRIGHT_LAUNCH_OPTIONS: it gets the system Chromium,
+    its flags and the guard's proxy all the same, and renders the pages."""
+    profile = tmp_path / "profile"
+    run = run_crawl(
+        tmp_path / "crawl",
+        args={"url": browser_site.url + "plain/0.html", "browser": "true", "depth": "0"},
+        settings={"PLAYWRIGHT_CONTEXTS": {"default": {"user_data_dir": str(profile)}}},
+        timeout=120,
+    )
+    assert run.returncode == 0, run.log[-3000:]
+    (page,) = run.items
+    assert page["success"], page
+    assert "Plain page 0" in page["markdown"]
+    assert "Executable doesn't exist" not in run.log
+    assert (profile / "Default").is_dir()  # the profile Chromium wrote

@@ -4,12 +4,15 @@ guard's proxy."""
 from __future__ import annotations
 
 import asyncio
+import inspect
+import weakref
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Error as PlaywrightError
 from scrapy.exceptions import IgnoreRequest
 from scrapy_playwright.handler import PERSISTENT_CONTEXT_PATH_KEY, ScrapyPlaywrightDownloadHandler
+from twisted.internet import defer
 
 from c4scrapy import _meta
 from c4scrapy._compat import DownloadFailedError, DownloadTimeoutError
@@ -34,16 +37,24 @@ OVERRIDDEN = (
     "_create_browser_context",
 )
 
+#: The crawl's one handler (``from_crawler``), for whichever schemes it is installed for.
+_HANDLERS: weakref.WeakKeyDictionary[Crawler, BrowserDownloadHandler] = weakref.WeakKeyDictionary()
+
 
 class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
-    """scrapy-playwright's download handler with two guarantees it lacks.
+    """scrapy-playwright's download handler with the guarantees it lacks.
 
-    A browser download ends by the request's ``download_timeout`` (Scrapy's
-    ``DOWNLOAD_TIMEOUT``), as an HTTP download does; and the pages that a dying browser
-    takes down fail at once, instead of waiting forever on a Playwright call the dead
-    browser never answers. Both raise errors RetryMiddleware retries; the page a stopped
-    download had opened is closed. It also bounds the captures of its browser
-    (``CaptureLimits``, from this crawl's settings).
+    - A browser download ends by the request's ``download_timeout`` (Scrapy's
+      ``DOWNLOAD_TIMEOUT``), as an HTTP download does; the pages that a dying browser takes
+      down fail at once, instead of waiting forever on a Playwright call the dead browser
+      never answers. Both raise errors RetryMiddleware retries; the page a stopped download
+      had opened is closed.
+    - One handler, so one browser, serves both ``http`` and ``https`` (Scrapy builds a
+      handler per scheme; scrapy-playwright's would each launch a Chromium).
+    - While the private-address guard is on, Chromium runs behind the guard's proxy
+      (``GuardProxy``), unless the project gives it a proxy of its own or connects to a
+      remote browser; a persistent context gets the same Chromium, flags and proxy.
+    - The captures of its browser are bounded (``CaptureLimits``, from the settings).
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -52,6 +63,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         self._browser_gone: asyncio.Future[None] | None = None
         self._pages: dict[int, Page] = {}
         self._failed_navigations: dict[int, str] = {}  # for the proxy's errors
+        self._closed = False
         c4 = C4Settings.from_settings(crawler.settings)
         self._capture_limits = CaptureLimits.from_settings(c4)
         self._proxy: GuardProxy | None = None
@@ -60,6 +72,28 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
             self._proxy = C4Runtime.of(crawler).service(GuardProxy)
             proxy = {"server": self._proxy.url()}  # Playwright adds <-loopback> to the bypass
             self.config.launch_options = {**self.config.launch_options, "proxy": proxy}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BrowserDownloadHandler:
+        handler = _HANDLERS.get(crawler)
+        if handler is None:
+            handler = _HANDLERS[crawler] = cls(crawler)
+        return handler
+
+    if inspect.iscoroutinefunction(ScrapyPlaywrightDownloadHandler.close):
+
+        async def close(self) -> None:  # called once per scheme
+            if not self._closed:
+                self._closed = True
+                await super().close()
+
+    else:  # Scrapy < 2.14: handlers close with a Deferred
+
+        def close(self) -> Any:  # type: ignore[misc]
+            if self._closed:
+                return defer.succeed(None)
+            self._closed = True
+            return super().close()
 
     async def _create_browser_context(
         self, name: str, context_kwargs: dict[str, Any] | None, spider: Any = None

@@ -398,3 +398,19 @@ def test_chromium_is_launched_behind_the_guard_proxy_unless(settings, proxied):
     else:
         assert proxy == settings.get("PLAYWRIGHT_LAUNCH_OPTIONS", {}).get("proxy")
     crawler.signals.send_catch_log(signals.engine_stopped)  # the proxy's socket closes
+
+
+@deferred_f_from_coro_f
+async def test_one_handler_serves_both_schemes():
+    """Scrapy builds a download handler per scheme: both get the crawl's one handler (one
+    browser), which closes once however many schemes close it."""
+    from c4scrapy.browser.handler import BrowserDownloadHandler
+
+    crawler, other = get_crawler(), get_crawler()
+    handler = BrowserDownloadHandler.from_crawler(crawler)
+    assert BrowserDownloadHandler.from_crawler(crawler) is handler
+    assert BrowserDownloadHandler.from_crawler(other) is not handler
+    for _ in ("http", "https"):
+        await handler.close()  # nothing launched: nothing to close, and no error twice
+    for crawler_ in (crawler, other):
+        crawler_.signals.send_catch_log(signals.engine_stopped)

@@ -1,5 +1,5 @@
-"""The browser download handler: scrapy-playwright's, with a deadline, fast failure and the
-guard's proxy."""
+"""The browser download handler: scrapy-playwright's, with a deadline, fast failure, one
+browser for both schemes and the guard's proxy."""
 
 from __future__ import annotations
 

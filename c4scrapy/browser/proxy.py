@@ -211,6 +211,7 @@ class GuardProxy:
         try:
             connection = await self._connect_checked(host, port)
         except Refused as refusal:
+            logger.debug("The guard's proxy did not connect to %s:%d: %s", host, port, refusal)
             if refusal.error is not None:
                 self._failures[host, port] = refusal.error
                 self._failures.move_to_end((host, port))

@@ -717,3 +717,74 @@ def test_a_persistent_context_runs_the_configured_chromium(chromium, browser_sit
     assert "Plain page 0" in page["markdown"]
     assert "Executable doesn't exist" not in run.log
     assert (profile / "Default").is_dir()  # the profile Chromium wrote
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made here (no network, no openssl CLI)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.mark.browser
+def test_one_browser_renders_http_and_https_pages_through_the_guard_proxy(chromium, tmp_path):
+    """A crawl of an http page linking an https one: one Chromium for both schemes, and the
+    https page's TLS goes through the guard proxy's tunnel."""
+    import ssl
+
+    cert_file, key_file = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    with LocalServer(tmp_path / "empty") as secure, LocalServer(tmp_path / "empty") as plain:
+        secure.socket = context.wrap_socket(secure.socket, server_side=True)
+        secure_url = secure.url.replace("http:", "https:") + "secure.html"
+        secure.routes["/secure.html"] = _html("<h1>Served over TLS</h1>")
+        plain.routes["/index.html"] = _html(f'<h1>Plain</h1><a href="{secure_url}">tls</a>')
+        run = run_crawl(
+            tmp_path / "crawl",
+            args={"url": plain.url + "index.html", "browser": "true", "depth": "1"},
+            settings={
+                "C4_INTERNAL_DOMAINS": "127.0.0.1",
+                "PLAYWRIGHT_CONTEXTS": {"default": {"ignore_https_errors": True}},
+            },
+            timeout=120,
+        )
+    assert run.returncode == 0, run.log[-3000:]
+    pages = run.by_url()
+    assert sorted(pages) == [plain.url + "index.html", secure_url]
+    assert pages[secure_url]["success"], pages[secure_url]
+    assert "Served over TLS" in pages[secure_url]["markdown"]
+    assert run.stats["playwright/browser_count"] == 1
+    assert "c4/browser/proxy_refused" not in run.stats

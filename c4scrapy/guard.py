@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,8 @@ logger = logging.getLogger(__name__)
 Resolver = Callable[[str], Awaitable[list[str]]]
 
 _HOSTS_CACHE_SIZE = 4096
+#: How long a name that did not resolve counts as unresolvable before it is asked again.
+UNRESOLVED_SECONDS = 30.0
 
 
 async def resolve_host(host: str) -> list[str]:
@@ -56,7 +60,8 @@ class AddressGuard:
         self.allow_private = runtime.settings.allow_private_addresses
         self.dns_timeout = runtime.crawler.settings.getfloat("DNS_TIMEOUT", 60.0)
         self.resolve: Resolver = resolve_host  # tests put a resolver of their own here
-        self._addresses: OrderedDict[str, tuple[IPAddress, ...]] = OrderedDict()
+        #: host -> (its addresses, until when they hold: for ever, or briefly for none)
+        self._addresses: OrderedDict[str, tuple[tuple[IPAddress, ...], float]] = OrderedDict()
         self._logged: set[str] = set()  # the stats whose first refusal was logged
 
     async def guards(self, url: str) -> bool:
@@ -104,8 +109,9 @@ class AddressGuard:
 
     async def addresses(self, host: str) -> tuple[IPAddress, ...]:
         """The addresses of ``host``: the one it spells, none for ``localhost`` (never
-        public, whatever a resolver says), else the first DNS answer for it in this crawl
-        (none if it did not resolve)."""
+        public, whatever a resolver says), else the first DNS answer for it in this crawl;
+        none while it does not resolve (asked again after ``UNRESOLVED_SECONDS``: a DNS
+        failure may pass)."""
         if not host:
             return ()
         ip = ip_of(host)
@@ -114,9 +120,9 @@ class AddressGuard:
         if is_local_name(host):
             return ()
         known = self._addresses.get(host)
-        if known is not None:
+        if known is not None and known[1] > time.monotonic():
             self._addresses.move_to_end(host)
-            return known
+            return known[0]
         try:
             answer = await asyncio.wait_for(self.resolve(host), self.dns_timeout)
         except (OSError, asyncio.TimeoutError):
@@ -128,7 +134,10 @@ class AddressGuard:
                 found.clear()
                 break
             found[ip] = None
-        addresses = self._addresses[host] = tuple(found)
+        addresses = tuple(found)
+        until = time.monotonic() + UNRESOLVED_SECONDS if not addresses else math.inf
+        self._addresses[host] = (addresses, until)
+        self._addresses.move_to_end(host)
         if len(self._addresses) > _HOSTS_CACHE_SIZE:
             self._addresses.popitem(last=False)
         return addresses

@@ -162,3 +162,29 @@ async def test_the_guard_checks_the_address_scrapy_connects_to(monkeypatch):
     # what connectTCP asks when the download of a URL on rebind.example starts
     assert await maybe_deferred_to_future(reactor.resolve("rebind.example")) == "93.184.216.34"
     assert looked_up == ["rebind.example"]
+
+
+@pytest.mark.parametrize(("window", "lookups"), [(30.0, 1), (0.0, 2)])
+@deferred_f_from_coro_f
+async def test_a_name_that_did_not_resolve_is_asked_again_later(monkeypatch, window, lookups):
+    """A failed look-up counts for UNRESOLVED_SECONDS only (a DNS failure may pass); an
+    answer counts for the crawl."""
+    from c4scrapy._runtime import C4Runtime
+    from c4scrapy.guard import AddressGuard
+
+    monkeypatch.setattr("c4scrapy.guard.UNRESOLVED_SECONDS", window)
+    asked: list[str] = []
+
+    async def flaky(host: str) -> list[str]:
+        asked.append(host)
+        if len(asked) == 1:
+            raise OSError("temporary failure in name resolution")
+        return ["93.184.216.34"]
+
+    guard = C4Runtime.of(get_crawler(settings_dict={"ADDONS": {}})).service(AddressGuard)
+    guard.resolve = flaky
+    assert await guard.is_public("flaky.example") is False
+    assert await guard.is_public("flaky.example") is (lookups == 2)
+    assert len(asked) == lookups
+    await guard.is_public("flaky.example")
+    assert len(asked) == lookups  # the answer holds

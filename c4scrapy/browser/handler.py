@@ -67,8 +67,10 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         c4 = C4Settings.from_settings(crawler.settings)
         self._capture_limits = CaptureLimits.from_settings(c4)
         self._proxy: GuardProxy | None = None
-        remote = self.config.cdp_url or self.config.connect_url
-        if not (c4.allow_private_addresses or remote or _own_proxy(self.config.launch_options)):
+        self._remote = bool(self.config.cdp_url or self.config.connect_url)
+        if not (
+            c4.allow_private_addresses or self._remote or _own_proxy(self.config.launch_options)
+        ):
             self._proxy = C4Runtime.of(crawler).service(GuardProxy)
             proxy = {"server": self._proxy.url()}  # Playwright adds <-loopback> to the bypass
             self.config.launch_options = {**self.config.launch_options, "proxy": proxy}
@@ -100,9 +102,7 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
     ) -> Any:
         if self._proxy is not None:
             await self._proxy.serve()
-        if (context_kwargs or {}).get(PERSISTENT_CONTEXT_PATH_KEY) and not (
-            self.config.cdp_url or self.config.connect_url
-        ):
+        if (context_kwargs or {}).get(PERSISTENT_CONTEXT_PATH_KEY) and not self._remote:
             # a persistent context is a browser of its own, which scrapy-playwright launches
             # without PLAYWRIGHT_LAUNCH_OPTIONS: our Chromium, its flags and the proxy too
             context_kwargs = {**self.config.launch_options, **(context_kwargs or {})}
@@ -168,8 +168,10 @@ class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
         return response
 
     async def _proxy_error(self, request: Request, url: str) -> Exception | None:
-        error = self._proxy.failure(url) if self._proxy is not None else None
-        if isinstance(error, IgnoreRequest) and self._proxy is not None:
+        if self._proxy is None:
+            return None
+        error = self._proxy.failure(url)
+        if isinstance(error, IgnoreRequest):
             origin = _meta.requested_url(request)
             why = await self._proxy.guard.refusal(origin, url, "the browser's navigation")
             return IgnoreRequest(why) if why else error

@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 #: The longest request or response head the proxy reads (Chromium's are a few KiB).
 HEAD_LIMIT = 64 * 1024
-#: How long a client may take to send its request head, and a server to accept.
+#: How long a client may take to send its request head, and a server to accept a connection.
 HEAD_TIMEOUT = 30.0
 CONNECT_TIMEOUT = 30.0
 CHUNK = 64 * 1024

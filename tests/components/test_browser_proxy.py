@@ -55,7 +55,7 @@ class _World:
         self.answers = answers
         self.lookups: list[str] = []
         self.connected: list[str] = []
-        self.runtime.service(type(self.proxy.guard)).resolve = self._resolve
+        self.proxy.guard.resolve = self._resolve
         self.proxy.open_connection = self._open
 
     async def _resolve(self, host: str) -> list[str]:
